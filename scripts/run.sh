@@ -1,0 +1,43 @@
+#!/bin/sh
+# `make run`: a deployment in ./var with a demo tenant on SQLite, then the
+# daemon in the foreground (Ctrl-C stops it).
+set -eu
+cd "$(dirname "$0")/.."
+B=build/sipwarden
+VAR=var
+CONF="$VAR/sipwarden.conf"
+DOMAIN="${SIPWARDEN_DEMO_DOMAIN:-demo.sipwarden.test}"
+
+if [ "$(id -u)" -eq 0 ]; then
+	scripts/ensure-user.sh sipwarden
+fi
+if [ ! -f "$CONF" ]; then
+	$B init "$VAR" --domain "$DOMAIN"
+	$B -c "$CONF" tenant add demo --domain "$DOMAIN"
+	echo
+	echo "Demo extensions (each password is shown this once; 'ext rotate' makes a new one):"
+	for ext in 1001 1002; do
+		pw=$($B -c "$CONF" ext add demo "$ext" --name "Demo $ext" --json |
+		    python3 -c 'import json,sys; print(json.load(sys.stdin)["password"])')
+		echo "  sip:$ext@$DOMAIN   auth user $ext   password $pw"
+	done
+else
+	echo "Using the existing deployment in $VAR (passwords were shown when created;"
+	echo "  $B -c $CONF ext rotate demo 1001   prints a new one)."
+fi
+cat <<MSG
+
+Deployment: $VAR   config: $CONF
+  $B -c $CONF tenant list
+  $B -c $CONF ext list demo
+  $B -c $CONF audit
+
+Phones: SIP over TLS on port 5061 of this host, domain $DOMAIN. A baresip
+account line for extension 1001 (once SIP signalling is in; see README, Status):
+  <sip:1001@$DOMAIN;transport=tls>;auth_pass=PASSWORD;outbound="sip:127.0.0.1:5061;transport=tls";mediaenc=srtp-mand
+
+Status: this build stores tenants, extensions and their credentials and the
+daemon follows changes; SIP signalling, media and the admin portal are not
+in it yet, so no phone can register to it today. Starting the daemon (Ctrl-C stops):
+MSG
+exec $B -c "$CONF" serve

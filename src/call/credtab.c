@@ -1,0 +1,288 @@
+/* credtab.c: see credtab.h. Two chained hash tables over one set of
+ * nodes: by "number@domain" and by extension id. */
+#include "call/credtab.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cred_node {
+	struct cred_entry e;
+	struct cred_node *next_key, *next_id;
+};
+
+struct credtab {
+	struct cred_node **by_key, **by_id;
+	size_t nbuckets, count;
+	unsigned char seed[16]; /* keyed hash: no crafted collisions */
+};
+
+enum { CREDTAB_MIN_BUCKETS = 1024 };
+
+static size_t
+key_hash(const struct credtab *t, const char *n, size_t nlen, const char *d,
+    size_t dlen)
+{
+	unsigned char out[crypto_shorthash_BYTES];
+	uint64_t v = 0;
+	size_t i;
+
+	/* SipHash-2-4 of each part, combined. */
+	crypto_shorthash(out, (const unsigned char *)n, nlen, t->seed);
+	for (i = 0; i < 8; i++)
+		v |= (uint64_t)out[i] << (8 * i);
+	crypto_shorthash(out, (const unsigned char *)d, dlen, t->seed);
+	for (i = 0; i < 8; i++)
+		v ^= (uint64_t)out[i] << (8 * i);
+	v *= 0x9e3779b97f4a7c15ULL;
+	return (size_t)(v >> 20) % t->nbuckets;
+}
+
+static size_t
+id_hash(const struct credtab *t, int64_t id)
+{
+	return (size_t)(((uint64_t)id * 0x9e3779b97f4a7c15ULL) >> 20) %
+	       t->nbuckets;
+}
+
+int
+credtab_new(struct credtab **out)
+{
+	struct credtab *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return ENOMEM;
+	t->nbuckets = CREDTAB_MIN_BUCKETS;
+	t->by_key = calloc(t->nbuckets, sizeof(*t->by_key));
+	t->by_id = calloc(t->nbuckets, sizeof(*t->by_id));
+	if (t->by_key == NULL || t->by_id == NULL) {
+		credtab_free(t);
+		return ENOMEM;
+	}
+	randombytes_buf(t->seed, sizeof(t->seed));
+	*out = t;
+	return 0;
+}
+
+void
+credtab_free(struct credtab *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; t->by_id != NULL && i < t->nbuckets; i++) {
+		struct cred_node *n = t->by_id[i], *next;
+
+		for (; n != NULL; n = next) {
+			next = n->next_id;
+			sodium_memzero(n, sizeof(*n));
+			free(n);
+		}
+	}
+	free(t->by_key);
+	free(t->by_id);
+	free(t);
+}
+
+size_t
+credtab_count(const struct credtab *t)
+{
+	return t->count;
+}
+
+/* Doubles the bucket arrays when the load passes 1. */
+static int
+credtab_grow(struct credtab *t)
+{
+	size_t nb = t->nbuckets * 2, i;
+	struct cred_node **bk = calloc(nb, sizeof(*bk)),
+	                 **bi = calloc(nb, sizeof(*bi)), *n, *next;
+	size_t old = t->nbuckets;
+	struct cred_node **oldid = t->by_id;
+
+	if (bk == NULL || bi == NULL) {
+		free(bk);
+		free(bi);
+		return ENOMEM;
+	}
+	free(t->by_key);
+	t->by_key = bk;
+	t->by_id = bi;
+	t->nbuckets = nb;
+	for (i = 0; i < old; i++)
+		for (n = oldid[i]; n != NULL; n = next) {
+			size_t hk =
+			    key_hash(t, n->e.number, strlen(n->e.number),
+			        n->e.domain, strlen(n->e.domain));
+			size_t hi = id_hash(t, n->e.ext_id);
+
+			next = n->next_id;
+			n->next_key = bk[hk];
+			bk[hk] = n;
+			n->next_id = bi[hi];
+			bi[hi] = n;
+		}
+	free(oldid);
+	return 0;
+}
+
+int
+credtab_put(struct credtab *t, const struct cred_entry *e)
+{
+	struct cred_node *n;
+	size_t hk, hi;
+
+	credtab_remove(t, e->ext_id);
+	if (t->count >= t->nbuckets && credtab_grow(t) != 0 &&
+	    t->count >= 4 * t->nbuckets)
+		return ENOMEM;
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		return ENOMEM;
+	n->e = *e;
+	hk = key_hash(
+	    t, e->number, strlen(e->number), e->domain, strlen(e->domain));
+	hi = id_hash(t, e->ext_id);
+	n->next_key = t->by_key[hk];
+	t->by_key[hk] = n;
+	n->next_id = t->by_id[hi];
+	t->by_id[hi] = n;
+	t->count++;
+	return 0;
+}
+
+int
+credtab_remove(struct credtab *t, int64_t ext_id)
+{
+	struct cred_node **pp, *n = NULL;
+	size_t hk;
+
+	for (pp = &t->by_id[id_hash(t, ext_id)]; *pp != NULL;
+	     pp = &(*pp)->next_id)
+		if ((*pp)->e.ext_id == ext_id) {
+			n = *pp;
+			*pp = n->next_id;
+			break;
+		}
+	if (n == NULL)
+		return ENOENT;
+	hk = key_hash(t, n->e.number, strlen(n->e.number), n->e.domain,
+	    strlen(n->e.domain));
+	for (pp = &t->by_key[hk]; *pp != NULL; pp = &(*pp)->next_key)
+		if (*pp == n) {
+			*pp = n->next_key;
+			break;
+		}
+	sodium_memzero(n, sizeof(*n));
+	free(n);
+	t->count--;
+	return 0;
+}
+
+const struct cred_entry *
+credtab_find(const struct credtab *t, const char *number, size_t nlen,
+    const char *domain, size_t dlen)
+{
+	const struct cred_node *n;
+
+	for (n = t->by_key[key_hash(t, number, nlen, domain, dlen)]; n != NULL;
+	     n = n->next_key)
+		if (strlen(n->e.number) == nlen &&
+		    memcmp(n->e.number, number, nlen) == 0 &&
+		    strlen(n->e.domain) == dlen &&
+		    memcmp(n->e.domain, domain, dlen) == 0)
+			return &n->e;
+	return NULL;
+}
+
+const struct cred_entry *
+credtab_find_id(const struct credtab *t, int64_t ext_id)
+{
+	const struct cred_node *n;
+
+	for (n = t->by_id[id_hash(t, ext_id)]; n != NULL; n = n->next_id)
+		if (n->e.ext_id == ext_id)
+			return &n->e;
+	return NULL;
+}
+
+int
+credtab_load_ext(struct credtab *t, struct store *st, int64_t ext_id)
+{
+	struct store_tenant tn;
+	struct store_secret sec;
+	struct store_ext x;
+	struct cred_entry e;
+	int rc;
+
+	rc = store_ext_get_by_id(st, ext_id, &x);
+	if (rc == ENOENT) {
+		credtab_remove(t, ext_id);
+		return 0;
+	}
+	if (rc != 0 || (rc = store_tenant_get_by_id(st, x.tenant_id, &tn)) ||
+	    (rc = store_secret_get(st, ext_id, &sec)))
+		return rc;
+	memset(&e, 0, sizeof(e));
+	e.ext_id = x.id;
+	e.tenant_id = x.tenant_id;
+	e.enabled = x.enabled;
+	memcpy(e.number, x.number, sizeof(e.number));
+	memcpy(e.domain, tn.domain, sizeof(e.domain));
+	memcpy(e.ha1_md5, sec.ha1_md5, sizeof(e.ha1_md5));
+	memcpy(e.ha1_sha256, sec.ha1_sha256, sizeof(e.ha1_sha256));
+	sodium_memzero(&sec, sizeof(sec));
+	rc = credtab_put(t, &e);
+	sodium_memzero(&e, sizeof(e));
+	return rc;
+}
+
+struct load_arg {
+	struct credtab *t;
+	const struct store_tenant *tn;
+	struct store *st;
+};
+
+static int
+load_ext_cb(void *arg, const struct store_ext *x)
+{
+	struct load_arg *a = arg;
+
+	return credtab_load_ext(a->t, a->st, x->id);
+}
+
+int
+credtab_load_tenant(struct credtab *t, struct store *st, int64_t tenant_id)
+{
+	struct load_arg a = {t, NULL, st};
+	size_t i;
+
+	/* Drop what the tenant had, then load what it has. */
+	for (i = 0; i < t->nbuckets; i++) {
+		struct cred_node *n = t->by_id[i], *next;
+
+		for (; n != NULL; n = next) {
+			next = n->next_id;
+			if (n->e.tenant_id == tenant_id)
+				credtab_remove(t, n->e.ext_id);
+		}
+	}
+	return store_ext_list(st, tenant_id, load_ext_cb, &a);
+}
+
+static int
+load_tenant_cb(void *arg, const struct store_tenant *tn)
+{
+	struct load_arg *a = arg;
+
+	return store_ext_list(a->st, tn->id, load_ext_cb, a);
+}
+
+int
+credtab_load_all(struct credtab *t, struct store *st)
+{
+	struct load_arg a = {t, NULL, st};
+
+	return store_tenant_list(st, load_tenant_cb, &a);
+}
