@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { SQLITE_STMT_BUCKETS = 256, SQLITE_BUSY_MS = 10000 };
 
@@ -78,7 +79,16 @@ sqlite_open(const char *path, void **implp, char *err, size_t errsize)
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, SQLITE_BUSY_MS);
-	rc = sqlite3_exec(s->db, pragmas, NULL, NULL, &msg);
+	/* Switching a new database to WAL takes an exclusive lock and does
+	 * not wait on the busy handler: retry, within the busy timeout. */
+	for (int waited = 0;; waited += 10) {
+		rc = sqlite3_exec(s->db, pragmas, NULL, NULL, &msg);
+		if ((rc & 0xff) != SQLITE_BUSY || waited >= SQLITE_BUSY_MS)
+			break;
+		sqlite3_free(msg);
+		msg = NULL;
+		usleep(10000);
+	}
 	if (rc != SQLITE_OK) {
 		snprintf(err, errsize, "cannot open database %s: %s", path,
 		    msg ? msg : sqlite3_errstr(rc));

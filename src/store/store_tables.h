@@ -177,6 +177,8 @@ struct store_admin {
 	int64_t created_us, updated_us;
 	int64_t last_login_us; /* 0 = never */
 };
+/* A superadmin has no tenant and a tenant_admin has one (EINVAL
+ * otherwise, on add and on update); an auditor may have either. */
 int store_admin_add(struct store *st, struct store_admin *a);
 int store_admin_get(
     struct store *st, const char *username, struct store_admin *a);
