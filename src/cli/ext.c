@@ -314,8 +314,9 @@ ext_import(struct cli *c, int argc, char **argv)
 		goto out;
 	if (import_parse(
 	        buf, len, t.name, t.domain, &rows, &n, err, sizeof(err)) != 0) {
+		/* "line N: ..." -> "FILE:N: ..." */
 		rc = cli_fail(EXIT_USAGE, "%s: %s:%s; nothing imported", cmd,
-		    pos[1], err + 4); /* "line N: ..." -> "FILE:N: ..." */
+		    pos[1], strncmp(err, "line ", 5) == 0 ? err + 5 : err);
 		goto out;
 	}
 	/* Against the store: numbers taken, chosen passwords in use. */
@@ -324,7 +325,8 @@ ext_import(struct cli *c, int argc, char **argv)
 		    EXIT_FAILED, "%s: store: %s", cmd, store_errmsg(c->st));
 		goto out;
 	}
-	qsort(have.v, have.n, sizeof(*have.v), cmp_num);
+	if (have.n > 0)
+		qsort(have.v, have.n, sizeof(*have.v), cmp_num);
 	for (i = 0; i < n; i++) {
 		const char *why = NULL;
 

@@ -62,7 +62,7 @@ cmd_init(int argc, char **argv)
 	struct store *st = NULL;
 	struct passwd *pw = NULL;
 	size_t npos, i;
-	bool force, json, made_dir = false;
+	bool force, json, made_dir = false, made_tls = false;
 	int rc, code = EXIT_FAILED, version = 0;
 
 	if ((rc = cli_args("init", argc, argv, o, 5, pos, 0, 1, &npos)))
@@ -126,7 +126,9 @@ cmd_init(int argc, char **argv)
 			}
 	if ((tlsdir = util_path_join(dir, "tls")) == NULL)
 		goto out;
-	if (mkdir(tlsdir, 0750) == -1 && errno != EEXIST) {
+	if (mkdir(tlsdir, 0750) == 0)
+		made_tls = true;
+	else if (errno != EEXIST) {
 		code = cli_fail(
 		    EXIT_FAILED, "init: %s: %s", tlsdir, strerror(errno));
 		goto out;
@@ -213,11 +215,10 @@ undo:
 	for (i = 0; i < INIT_FILES; i++)
 		if (files[i] != NULL)
 			unlink(files[i]);
-	if (made_dir) {
-		if (tlsdir != NULL)
-			rmdir(tlsdir);
+	if (made_tls)
+		rmdir(tlsdir);
+	if (made_dir)
 		rmdir(dir);
-	}
 out:
 	config_free(cfg);
 	free(conf_text);

@@ -290,8 +290,12 @@ tenant_set(struct cli *c, int argc, char **argv)
 			    "tenant set: %.*s \"%s\": %s", (int)klen, pos[i], v,
 			    why);
 	}
-	if ((rc = cli_open(c, true)) != EXIT_OK)
+	/* The key file is needed only to re-derive HA1 for a new domain. */
+	for (i = 1; i < npos && !rehash; i++)
+		rehash = strncmp(pos[i], "domain=", 7) == 0;
+	if ((rc = cli_open(c, rehash)) != EXIT_OK)
 		return rc;
+	rehash = false;
 	if ((rc = store_tx_begin(c->st)) != 0)
 		goto dberr;
 	if ((rc = store_tenant_get(c->st, pos[0], &t)) != 0) {

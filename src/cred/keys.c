@@ -222,6 +222,47 @@ cred_ha1(const char *alg, const char *user, const char *realm, const char *pw,
 }
 
 int
+cred_seal(const struct cred_keys *keys, const void *in, size_t len,
+    unsigned char *box, size_t size, size_t *box_len,
+    char key_id[CRED_KEY_ID_MAX])
+{
+	const struct cred_key *k = &keys->k[0];
+	size_t need =
+	    crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + len;
+
+	if (need > size)
+		return EMSGSIZE;
+	randombytes_buf(box, crypto_secretbox_NONCEBYTES);
+	crypto_secretbox_easy(
+	    box + crypto_secretbox_NONCEBYTES, in, len, box, k->seal);
+	*box_len = need;
+	memcpy(key_id, k->id, CRED_KEY_ID_MAX);
+	return 0;
+}
+
+int
+cred_unseal(const struct cred_keys *keys, const char *key_id,
+    const unsigned char *box, size_t box_len, void *out, size_t size,
+    size_t *outlen)
+{
+	const struct cred_key *k = cred_keys_find(keys, key_id);
+	size_t n;
+
+	if (k == NULL)
+		return ENOKEY;
+	if (box_len < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
+		return EBADMSG;
+	n = box_len - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
+	if (n > size)
+		return EMSGSIZE;
+	if (crypto_secretbox_open_easy(out, box + crypto_secretbox_NONCEBYTES,
+	        box_len - crypto_secretbox_NONCEBYTES, box, k->seal) != 0)
+		return EBADMSG;
+	*outlen = n;
+	return 0;
+}
+
+int
 cred_secret_make(const struct cred_keys *keys, int64_t tenant_id,
     const char *number, const char *domain, const char *pw, size_t pwlen,
     struct store_secret *sec)

@@ -58,6 +58,16 @@ int cred_secret_make(const struct cred_keys *keys, int64_t tenant_id,
  * when it does not authenticate. */
 int cred_secret_open(const struct cred_keys *keys,
     const struct store_secret *sec, char *pw, size_t size);
+/* Seals len bytes under the active key into box (size bytes; needs len +
+ * 40), its length in *box_len and the key's id in key_id. */
+int cred_seal(const struct cred_keys *keys, const void *in, size_t len,
+    unsigned char *box, size_t size, size_t *box_len,
+    char key_id[CRED_KEY_ID_MAX]);
+/* Opens a box sealed by cred_seal into out (size >= box_len - 40);
+ * ENOKEY, EBADMSG or EMSGSIZE on failure. */
+int cred_unseal(const struct cred_keys *keys, const char *key_id,
+    const unsigned char *box, size_t box_len, void *out, size_t size,
+    size_t *outlen);
 /* The keyed hash of a password under one key, scoped to a tenant. */
 void cred_khash(const struct cred_key *key, int64_t tenant_id, const char *pw,
     size_t pwlen, unsigned char out[STORE_KHASH_LEN]);

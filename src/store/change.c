@@ -124,3 +124,58 @@ store_audit_list(struct store *st, int64_t after_id, size_t max,
 	    "detail FROM audit_log WHERE id > ? ORDER BY id LIMIT ?",
 	    p, 2, audit_row_cb, &w);
 }
+
+struct secret_read {
+	char *key_id;
+	unsigned char *box;
+	size_t len;
+	bool found;
+};
+
+static int
+secret_read_cb(void *arg, const struct store_val *c, size_t n)
+{
+	struct secret_read *r = arg;
+
+	if (n < 2)
+		return EIO;
+	store_col_text(&c[0], r->key_id, STORE_NAME_MAX);
+	r->len = store_col_blob(&c[1], r->box, STORE_BOX_MAX);
+	r->found = r->len > 0;
+	return 0;
+}
+
+int
+store_cluster_secret_ensure(struct store *st, const char *name,
+    char key_id[STORE_NAME_MAX], unsigned char *box, size_t *box_len)
+{
+	struct store_val p[4] = {SV_TEXT(name), SV_TEXT(key_id),
+	    SV_BLOB(box, *box_len), SV_INT(util_now_us())};
+	unsigned char got[STORE_BOX_MAX];
+	char gid[STORE_NAME_MAX];
+	struct secret_read r = {gid, got, 0, false};
+	int rc;
+
+	if ((rc = store_tx_begin(st)) != 0)
+		return rc;
+	rc = store_query(st,
+	    "INSERT INTO cluster_secrets (name, key_id, box, created_us) "
+	    "VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+	    p, 4, NULL, NULL);
+	if (rc == 0)
+		rc = store_query(st,
+		    "SELECT key_id, box FROM cluster_secrets WHERE name = ?", p,
+		    1, secret_read_cb, &r);
+	if (rc == 0 && !r.found)
+		rc = EIO;
+	if (rc != 0) {
+		store_tx_rollback(st);
+		return rc;
+	}
+	if ((rc = store_tx_commit(st)) != 0)
+		return rc;
+	memcpy(key_id, gid, STORE_NAME_MAX);
+	memcpy(box, got, r.len);
+	*box_len = r.len;
+	return 0;
+}

@@ -170,6 +170,13 @@ typedef int (*store_audit_cb)(void *arg, const struct store_audit *a);
 int store_audit_list(struct store *st, int64_t after_id, size_t max,
     store_audit_cb cb, void *arg);
 
+/* ---- cluster secrets (shared by every node, sealed) ---- */
+/* Stores box under name unless the name exists; then (or anyway) reads
+ * the stored one back into box (box_len in/out, size STORE_BOX_MAX) and
+ * key_id, so every node ends up with the first one written. */
+int store_cluster_secret_ensure(struct store *st, const char *name,
+    char key_id[STORE_NAME_MAX], unsigned char *box, size_t *box_len);
+
 #include "store/store_tables.h"
 
 #endif
