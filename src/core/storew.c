@@ -102,8 +102,8 @@ job_apply(struct store *st, struct job *j)
 	case JOB_BINDING_PUT:
 		return store_binding_upsert(st, &j->u.b);
 	case JOB_BINDING_DEL:
-		rc = store_binding_get(st, j->u.b.extension_id, j->u.b.contact,
-		    &old);
+		rc = store_binding_get(
+		    st, j->u.b.extension_id, j->u.b.contact, &old);
 		if (rc == ENOENT)
 			return 0;
 		return rc ? rc : store_binding_remove(st, old.id);
@@ -141,8 +141,8 @@ writer_main(void *arg)
 		for (j = batch; j != NULL; j = next) {
 			next = j->next;
 			if (job_apply(w->st, j) != 0) {
-				log_debug("store writer: %s",
-				    store_errmsg(w->st));
+				log_debug(
+				    "store writer: %s", store_errmsg(w->st));
 				w->stats.failed++;
 			} else {
 				w->stats.written++;
@@ -151,8 +151,8 @@ writer_main(void *arg)
 			free(j);
 		}
 		if (store_tx_commit(w->st) != 0)
-			log_warn("store writer: commit: %s",
-			    store_errmsg(w->st));
+			log_warn(
+			    "store writer: commit: %s", store_errmsg(w->st));
 		pthread_mutex_lock(&w->lock);
 		w->stats.batches++;
 		w->done_seq = seq;

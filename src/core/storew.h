@@ -15,16 +15,16 @@ enum { STOREW_QUEUE_MAX = 200000 };
 struct storew;
 
 /* Opens its own connection to url and starts the thread. */
-int storew_start(const char *url, struct storew **out, char *err,
-    size_t errsize);
+int storew_start(
+    const char *url, struct storew **out, char *err, size_t errsize);
 /* Writes what is queued, stops the thread, closes. Accepts NULL. */
 void storew_stop(struct storew *w);
 
 /* Queue a copy; ENOBUFS when the queue is full (the write is dropped and
  * counted). */
 int storew_binding_put(struct storew *w, const struct store_binding *b);
-int storew_binding_del(struct storew *w, int64_t extension_id,
-    const char *contact);
+int storew_binding_del(
+    struct storew *w, int64_t extension_id, const char *contact);
 int storew_ext_seen(struct storew *w, const struct store_ext *e);
 
 /* Blocks until everything queued so far is written (tests, shutdown). */
