@@ -13,9 +13,10 @@ enum {
 	NC_SHARDS = 16,
 	NC_PER_SHARD = NCTAB_ENTRIES / NC_SHARDS,
 	NC_BUCKETS = NC_PER_SHARD,
-	NC_NONE = UINT32_MAX,
 	NC_WINDOW = 64,
 };
+
+#define NC_NONE UINT32_MAX /* end of a hash chain */
 
 struct nc_entry {
 	char nonce[NCTAB_NONCE_MAX];
