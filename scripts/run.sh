@@ -32,12 +32,12 @@ Deployment: $VAR   config: $CONF
   $B -c $CONF ext list demo
   $B -c $CONF audit
 
-Phones: SIP over TLS on port 5061 of this host, domain $DOMAIN. A baresip
-account line for extension 1001 (once SIP signalling is in; see README, Status):
+Phones: SIP over TLS on port 5061 of this host, domain $DOMAIN, auth user =
+extension. A baresip account line (in ~/.baresip/accounts) for extension 1001:
   <sip:1001@$DOMAIN;transport=tls>;auth_pass=PASSWORD;outbound="sip:127.0.0.1:5061;transport=tls";mediaenc=srtp-mand
 
-Status: this build stores tenants, extensions and their credentials and the
-daemon follows changes; SIP signalling, media and the admin portal are not
-in it yet, so no phone can register to it today. Starting the daemon (Ctrl-C stops):
+Status: phones register over TLS (and UDP/TCP when opened in the config);
+calls between extensions, the SRTP media relay and the admin portal are not
+in this build yet (README, Status). Starting the daemon (Ctrl-C stops):
 MSG
 exec $B -c "$CONF" serve

@@ -1,8 +1,11 @@
 /* credtab.c: see credtab.h. Two chained hash tables over one set of
  * nodes: by "number@domain" and by extension id. */
 #include "call/credtab.h"
+#include "core/settings.h"
+#include "sip/digest.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +15,19 @@ struct cred_node {
 	struct cred_node *next_key, *next_id;
 };
 
+struct dom_node {
+	struct cred_domain d;
+	struct dom_node *next;
+};
+
+enum { DOM_BUCKETS = 1024 };
+
 struct credtab {
+	pthread_rwlock_t lock;
 	struct cred_node **by_key, **by_id;
 	size_t nbuckets, count;
+	struct dom_node *dom[DOM_BUCKETS];
+	size_t ndom;
 	unsigned char seed[16]; /* keyed hash: no crafted collisions */
 };
 
@@ -53,6 +66,7 @@ credtab_new(struct credtab **out)
 
 	if (t == NULL)
 		return ENOMEM;
+	pthread_rwlock_init(&t->lock, NULL);
 	t->nbuckets = CREDTAB_MIN_BUCKETS;
 	t->by_key = calloc(t->nbuckets, sizeof(*t->by_key));
 	t->by_id = calloc(t->nbuckets, sizeof(*t->by_id));
@@ -81,8 +95,16 @@ credtab_free(struct credtab *t)
 			free(n);
 		}
 	}
+	for (i = 0; i < DOM_BUCKETS; i++)
+		while (t->dom[i] != NULL) {
+			struct dom_node *d = t->dom[i];
+
+			t->dom[i] = d->next;
+			free(d);
+		}
 	free(t->by_key);
 	free(t->by_id);
+	pthread_rwlock_destroy(&t->lock);
 	free(t);
 }
 
@@ -128,13 +150,15 @@ credtab_grow(struct credtab *t)
 	return 0;
 }
 
-int
-credtab_put(struct credtab *t, const struct cred_entry *e)
+static int credtab_remove_locked(struct credtab *t, int64_t ext_id);
+
+static int
+credtab_put_locked(struct credtab *t, const struct cred_entry *e)
 {
 	struct cred_node *n;
 	size_t hk, hi;
 
-	credtab_remove(t, e->ext_id);
+	credtab_remove_locked(t, e->ext_id);
 	if (t->count >= t->nbuckets && credtab_grow(t) != 0 &&
 	    t->count >= 4 * t->nbuckets)
 		return ENOMEM;
@@ -153,7 +177,29 @@ credtab_put(struct credtab *t, const struct cred_entry *e)
 }
 
 int
+credtab_put(struct credtab *t, const struct cred_entry *e)
+{
+	int rc;
+
+	pthread_rwlock_wrlock(&t->lock);
+	rc = credtab_put_locked(t, e);
+	pthread_rwlock_unlock(&t->lock);
+	return rc;
+}
+
+int
 credtab_remove(struct credtab *t, int64_t ext_id)
+{
+	int rc;
+
+	pthread_rwlock_wrlock(&t->lock);
+	rc = credtab_remove_locked(t, ext_id);
+	pthread_rwlock_unlock(&t->lock);
+	return rc;
+}
+
+static int
+credtab_remove_locked(struct credtab *t, int64_t ext_id)
 {
 	struct cred_node **pp, *n = NULL;
 	size_t hk;
@@ -207,6 +253,111 @@ credtab_find_id(const struct credtab *t, int64_t ext_id)
 	return NULL;
 }
 
+static size_t
+dom_hash(const struct credtab *t, const char *d, size_t dlen)
+{
+	return key_hash(t, "", 0, d, dlen) % DOM_BUCKETS;
+}
+
+int
+credtab_domain_put(struct credtab *t, const struct cred_domain *d)
+{
+	struct dom_node *n = calloc(1, sizeof(*n)), **pp;
+	size_t i;
+
+	if (n == NULL)
+		return ENOMEM;
+	n->d = *d;
+	pthread_rwlock_wrlock(&t->lock);
+	/* One domain per tenant: drop the tenant's old one. */
+	for (i = 0; i < DOM_BUCKETS; i++)
+		for (pp = &t->dom[i]; *pp != NULL;)
+			if ((*pp)->d.tenant_id == d->tenant_id) {
+				struct dom_node *old = *pp;
+
+				*pp = old->next;
+				free(old);
+				t->ndom--;
+			} else {
+				pp = &(*pp)->next;
+			}
+	i = dom_hash(t, d->domain, strlen(d->domain));
+	n->next = t->dom[i];
+	t->dom[i] = n;
+	t->ndom++;
+	pthread_rwlock_unlock(&t->lock);
+	return 0;
+}
+
+size_t
+credtab_domain_count(struct credtab *t)
+{
+	size_t n;
+
+	pthread_rwlock_rdlock(&t->lock);
+	n = t->ndom;
+	pthread_rwlock_unlock(&t->lock);
+	return n;
+}
+
+int
+credtab_lookup(struct credtab *t, const char *number, size_t nlen,
+    const char *domain, size_t dlen, struct cred_entry *e,
+    struct cred_domain *d)
+{
+	const struct cred_entry *found;
+	const struct dom_node *dn;
+	int bits = 0;
+
+	pthread_rwlock_rdlock(&t->lock);
+	for (dn = t->dom[dom_hash(t, domain, dlen)]; dn != NULL; dn = dn->next)
+		if (strlen(dn->d.domain) == dlen &&
+		    memcmp(dn->d.domain, domain, dlen) == 0) {
+			bits |= 1;
+			if (d != NULL)
+				*d = dn->d;
+			break;
+		}
+	found = credtab_find(t, number, nlen, domain, dlen);
+	if (found != NULL) {
+		bits |= 2;
+		if (e != NULL)
+			*e = *found;
+	}
+	pthread_rwlock_unlock(&t->lock);
+	return bits;
+}
+
+/* The tenant's domain entry from its row: digest algorithms from its
+ * settings ("md5", "sha256,md5"...). */
+static void
+domain_from_tenant(const struct store_tenant *tn, struct cred_domain *d)
+{
+	char buf[64];
+	const char *p;
+
+	memset(d, 0, sizeof(*d));
+	d->tenant_id = tn->id;
+	memcpy(d->domain, tn->domain, sizeof(d->domain));
+	settings_get(tn->settings, settings_find(SETTINGS_TENANT, "digest"),
+	    buf, sizeof(buf));
+	for (p = buf; *p != '\0' && d->nalgs < CRED_ALGS_MAX;) {
+		size_t n = strcspn(p, ",");
+
+		if (n == 6 && strncmp(p, "sha256", 6) == 0)
+			d->algs[d->nalgs++] = SIP_DIGEST_SHA256;
+		else if (n == 3 && strncmp(p, "md5", 3) == 0)
+			d->algs[d->nalgs++] = SIP_DIGEST_MD5;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (d->nalgs == 0) {
+		d->algs[0] = SIP_DIGEST_MD5;
+		d->nalgs = 1;
+	}
+}
+
 int
 credtab_load_ext(struct credtab *t, struct store *st, int64_t ext_id)
 {
@@ -256,18 +407,28 @@ int
 credtab_load_tenant(struct credtab *t, struct store *st, int64_t tenant_id)
 {
 	struct load_arg a = {t, NULL, st};
+	struct store_tenant tn;
+	struct cred_domain d;
 	size_t i;
+	int rc;
 
 	/* Drop what the tenant had, then load what it has. */
+	pthread_rwlock_wrlock(&t->lock);
 	for (i = 0; i < t->nbuckets; i++) {
 		struct cred_node *n = t->by_id[i], *next;
 
 		for (; n != NULL; n = next) {
 			next = n->next_id;
 			if (n->e.tenant_id == tenant_id)
-				credtab_remove(t, n->e.ext_id);
+				credtab_remove_locked(t, n->e.ext_id);
 		}
 	}
+	pthread_rwlock_unlock(&t->lock);
+	if ((rc = store_tenant_get_by_id(st, tenant_id, &tn)) != 0)
+		return rc == ENOENT ? 0 : rc;
+	domain_from_tenant(&tn, &d);
+	if ((rc = credtab_domain_put(t, &d)) != 0)
+		return rc;
 	return store_ext_list(st, tenant_id, load_ext_cb, &a);
 }
 
@@ -275,7 +436,12 @@ static int
 load_tenant_cb(void *arg, const struct store_tenant *tn)
 {
 	struct load_arg *a = arg;
+	struct cred_domain d;
+	int rc;
 
+	domain_from_tenant(tn, &d);
+	if ((rc = credtab_domain_put(a->t, &d)) != 0)
+		return rc;
 	return store_ext_list(a->st, tn->id, load_ext_cb, a);
 }
 

@@ -2,7 +2,10 @@
  * its tenant, number, domain, enabled flag and HA1 digests (never the
  * password). Loaded from the store at start and kept current by the
  * change log; looked up by "number@domain" on the hot path (no store
- * query while a SIP message is handled). One owner thread; not locked. */
+ * query while a SIP message is handled). Also each tenant's domain and
+ * digest algorithms. Thread-safe: a read-write lock; lookups copy. The
+ * find functions that return pointers are for single-threaded use (tests,
+ * loading) only. */
 #ifndef SW_CREDTAB_H
 #define SW_CREDTAB_H
 
@@ -13,6 +16,17 @@
 #include <stdint.h>
 
 struct credtab;
+
+enum { CRED_ALGS_MAX = 2 };
+
+/* A tenant's SIP domain (its digest realm) and the digest algorithms it
+ * offers, in order (values of enum sip_digest_alg). */
+struct cred_domain {
+	int64_t tenant_id;
+	char domain[STORE_DOMAIN_MAX];
+	uint8_t algs[CRED_ALGS_MAX];
+	uint8_t nalgs;
+};
 
 struct cred_entry {
 	int64_t ext_id, tenant_id;
@@ -35,6 +49,15 @@ const struct cred_entry *credtab_find(const struct credtab *t,
     const char *number, size_t nlen, const char *domain, size_t dlen);
 const struct cred_entry *credtab_find_id(
     const struct credtab *t, int64_t ext_id);
+
+/* Copies the entry for number@domain into *e, and the domain's tenant
+ * into *d (either may be NULL). Returns a bit set: 1 when the domain is a
+ * tenant's, 2 when the extension exists. */
+int credtab_lookup(struct credtab *t, const char *number, size_t nlen,
+    const char *domain, size_t dlen, struct cred_entry *e,
+    struct cred_domain *d);
+int credtab_domain_put(struct credtab *t, const struct cred_domain *d);
+size_t credtab_domain_count(struct credtab *t);
 
 /* Loads one extension (ext_id) of the store into t, or removes it from t
  * when the store no longer has it. */

@@ -15,7 +15,7 @@
 enum {
 	REG_CONTACTS_MAX = 10,
 	REG_URI_MAX = 512,
-	REG_TEXT_MAX = 128,
+	REG_TEXT_MAX = 256,
 };
 
 struct reg_contact {

@@ -310,9 +310,9 @@ cmd_audit(const char *conf, int argc, char **argv)
 		cli_close(&c);
 		return rc;
 	}
-	audit_add(&a, SEV_CRITICAL, "sip.service",
-	    "arrives with the SIP signalling work (README, Status)",
-	    "this build has no SIP signalling yet: phones cannot register");
+	audit_add(&a, SEV_CRITICAL, "sip.calls",
+	    "arrives with the B2BUA work (README, Status)",
+	    "this build has no calls yet: phones register but cannot call");
 	if (a.json)
 		cli_json_print(json_pack("{s:o, s:i, s:i, s:i}", "findings",
 		    a.findings, "critical", a.critical, "warning", a.warning,

@@ -19,7 +19,8 @@ static const char tenant_help[] =
     "  show TENANT [--json]\n"
     "  set TENANT KEY=VALUE... [--json]\n"
     "      keys: domain, timezone, currency, srtp=required|optional,\n"
-    "      digest=sha256,md5 (algorithms offered, strongest first)\n";
+    "      digest=md5,sha256|sha256,md5|sha256|md5 (challenges, in order;\n"
+    "      default md5: see README)\n";
 
 static json_t *
 tenant_json(const struct store_tenant *t)

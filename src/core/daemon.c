@@ -1,18 +1,25 @@
-/* daemon.c: the node's main thread: config, privileges, the credential
- * table and the change-log follower, signals. SIP transports, the
- * registrar and calls arrive with the signalling work (README, "Status"). */
+/* daemon.c: the node's main thread: config, listeners bound before
+ * privileges drop, the credential table and the change-log follower, the
+ * SIP workers, signals. */
 #include "core/daemon.h"
 #include "call/credtab.h"
+#include "call/nctab.h"
+#include "call/regtab.h"
+#include "call/sipd.h"
 #include "core/config.h"
+#include "core/storew.h"
 #include "cred/keys.h"
 #include "lib/log.h"
+#include "lib/util.h"
 #include "store/store.h"
+#include "transport/transport.h"
 
 #include <errno.h>
 #include <grp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +38,13 @@ struct daemon {
 	struct cred_keys *keys;
 	struct store *st;
 	struct credtab *creds;
+	struct regtab *reg;
+	struct nctab *nc;
+	struct storew *sw;
+	struct sipd *sipd;
+	struct transport *tp;
 	int64_t seq; /* last change applied */
+	int64_t last_expire_us;
 };
 
 /* Drops root for good (STYLE.md): the daemon never needs it. */
@@ -133,12 +146,78 @@ daemon_reload(struct daemon *d)
 	if (strcmp(cfg->store_url, d->cfg->store_url) != 0)
 		log_warn("reload: [store] url changed; it takes effect at the "
 		         "next start");
+	if (d->tp != NULL && cfg->sip_tls.n > 0 &&
+	    transport_tls_load(
+	        d->tp, cfg->sip_cert, cfg->sip_key, err, sizeof(err)) != 0) {
+		log_err("reload: %s; keeping the running certificate", err);
+	}
 	config_free(d->cfg);
 	cred_keys_free(d->keys);
 	d->cfg = cfg;
 	d->keys = keys;
 	log_set_level(cfg->log_level);
 	log_info("reload: config and keys reloaded");
+}
+
+/* The digest nonce key every node shares: made once, sealed in the
+ * store under secret.key. */
+static int
+nonce_key_load(struct daemon *d, unsigned char key[SIPD_NONCE_KEY_LEN])
+{
+	unsigned char fresh[SIPD_NONCE_KEY_LEN], box[STORE_BOX_MAX];
+	char key_id[STORE_NAME_MAX] = "";
+	size_t box_len = 0, n = 0;
+	int rc;
+
+	randombytes_buf(fresh, sizeof(fresh));
+	rc = cred_seal(
+	    d->keys, fresh, sizeof(fresh), box, sizeof(box), &box_len, key_id);
+	sodium_memzero(fresh, sizeof(fresh));
+	if (rc != 0)
+		return rc;
+	if ((rc = store_cluster_secret_ensure(
+	         d->st, "digest-nonce", key_id, box, &box_len)) != 0)
+		return rc;
+	rc = cred_unseal(
+	    d->keys, key_id, box, box_len, key, SIPD_NONCE_KEY_LEN, &n);
+	if (rc == 0 && n != SIPD_NONCE_KEY_LEN)
+		rc = EBADMSG;
+	return rc;
+}
+
+/* " tls:0.0.0.0:5061 udp:..." for the start-up log. */
+static void
+listeners_fmt(const struct config *cfg, char *buf, size_t size)
+{
+	const struct {
+		const char *name;
+		const struct config_listen *l;
+	} ls[] = {{"tls", &cfg->sip_tls}, {"tcp", &cfg->sip_tcp},
+	    {"udp", &cfg->sip_udp}};
+	size_t i, j, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < ARRAY_LEN(ls); i++)
+		for (j = 0; j < ls[i].l->n; j++) {
+			char a[CONFIG_ADDR_STRLEN];
+			int n = snprintf(buf + used, size - used, " %s:%s",
+			    ls[i].name,
+			    config_listen_fmt(&ls[i].l->addr[j], a, sizeof(a)));
+
+			if (n < 0 || (size_t)n >= size - used)
+				return;
+			used += (size_t)n;
+		}
+}
+
+static unsigned
+workers_count(const struct config *cfg)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (cfg->sip_workers > 0)
+		return cfg->sip_workers;
+	return n < 1 ? 1 : n > TP_WORKERS_MAX ? TP_WORKERS_MAX : (unsigned)n;
 }
 
 int
@@ -165,6 +244,12 @@ daemon_run(const char *conf_path)
 		log_err("signalfd: %s", strerror(errno));
 		goto out;
 	}
+	/* Listeners first: below 1024 or not, bind before dropping root. */
+	if (transport_new(
+	        d.cfg, workers_count(d.cfg), &d.tp, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		goto out;
+	}
 	if (geteuid() == 0 && priv_drop(d.cfg->user) != 0)
 		goto out;
 	if (cred_keys_load(d.cfg->secret_key, &d.keys, err, sizeof(err))) {
@@ -181,12 +266,50 @@ daemon_run(const char *conf_path)
 		log_err("cannot load credentials: %s", store_errmsg(d.st));
 		goto out;
 	}
+	{
+		struct sipd_params sp;
+		char lst[256] = "";
+
+		memset(&sp, 0, sizeof(sp));
+		if (regtab_new(&d.reg) != 0 || nctab_new(&d.nc) != 0) {
+			log_err("out of memory");
+			goto out;
+		}
+		if (storew_start(d.cfg->store_url, &d.sw, err, sizeof(err))) {
+			log_err("%s", err);
+			goto out;
+		}
+		if (nonce_key_load(&d, sp.nonce_key) != 0) {
+			log_err("cannot load the digest nonce key: %s",
+			    store_errmsg(d.st));
+			goto out;
+		}
+		sp.node = d.cfg->node;
+		sp.nworkers = workers_count(d.cfg);
+		sp.creds = d.creds;
+		sp.reg = d.reg;
+		sp.nc = d.nc;
+		sp.sw = d.sw;
+		rc = sipd_new(&sp, &d.sipd);
+		sodium_memzero(&sp, sizeof(sp));
+		if (rc != 0 || sipd_restore(d.sipd, d.st) != 0) {
+			log_err("cannot start the registrar");
+			rc = 1;
+			goto out;
+		}
+		if (transport_start(d.tp, sipd_on_msg, d.sipd) != 0) {
+			log_err("cannot start the SIP workers");
+			goto out;
+		}
+		listeners_fmt(d.cfg, lst, sizeof(lst));
+		log_info("SIP listening on%s with %u workers",
+		    lst[0] ? lst : " nothing (every listener is closed)",
+		    workers_count(d.cfg));
+	}
 	log_info("node %s started as uid %d: %zu extensions loaded (HA1 "
 	         "only); following the change log from seq %lld",
 	    d.cfg->node, (int)getuid(), credtab_count(d.creds),
 	    (long long)d.seq);
-	log_warn("SIP signalling is not in this build yet: no SIP listener "
-	         "is opened; see README, Status");
 	while (running) {
 		struct pollfd pfd = {.fd = sfd, .events = POLLIN};
 		int n = poll(&pfd, 1, DAEMON_POLL_MS);
@@ -205,14 +328,26 @@ daemon_run(const char *conf_path)
 					running = false;
 			}
 		}
-		if (running)
+		if (running) {
+			int64_t now = util_now_us();
+
 			daemon_follow(&d);
+			if (now - d.last_expire_us > 1000000) {
+				d.last_expire_us = now;
+				regtab_expire(d.reg, now, NULL, NULL);
+			}
+		}
 	}
 	log_info("stopping on signal: clean exit");
 	rc = 0;
 out:
 	if (sfd != -1)
 		close(sfd);
+	transport_free(d.tp); /* joins the workers first */
+	storew_stop(d.sw);    /* writes what they queued */
+	sipd_free(d.sipd);
+	regtab_free(d.reg);
+	nctab_free(d.nc);
 	credtab_free(d.creds);
 	store_close(d.st);
 	cred_keys_free(d.keys);

@@ -72,10 +72,42 @@ int transport_start(struct transport *t, tp_msg_cb cb, void *arg);
 /* Stops and joins the workers, closes everything. Accepts NULL. */
 void transport_free(struct transport *t);
 
-/* Sends a whole message on a flow, from the worker that owns it. Returns
- * 0, ENOTCONN when the connection is gone, or an errno code. */
+/* Sends a whole message on a flow. From the worker that owns a TCP/TLS
+ * connection it is written (or queued) at once; from another worker the
+ * bytes are copied and handed to the owner. Returns 0, ENOTCONN when the
+ * connection is gone (known at once only on its owner), or an errno
+ * code. */
 int tp_send(
     struct tp_worker *w, const struct tp_flow *f, const void *buf, size_t len);
+
+/* Runs fn(w, arg) in the thread of worker idx, soon, in order with the
+ * other jobs posted to it. fn owns arg. Returns 0, or ENOMEM (fn is then
+ * not called and arg is the caller's). */
+typedef void (*tp_job_fn)(struct tp_worker *w, void *arg);
+int tp_post(struct transport *t, int idx, tp_job_fn fn, void *arg);
+struct transport *tp_worker_transport(struct tp_worker *w);
+unsigned tp_worker_count(const struct transport *t);
+
+/* A worker's timers: fn runs in the worker's thread after delay_ms (ms
+ * resolution). A timer belongs to one worker; set and cancel it from
+ * that worker only. Setting a pending timer moves it. */
+struct tp_timer;
+typedef void (*tp_timer_fn)(struct tp_worker *w, struct tp_timer *tm);
+struct tp_timer {
+	uint64_t when_ms;
+	size_t heap_idx; /* 0 = not pending */
+	tp_timer_fn fn;
+};
+void tp_timer_set(struct tp_worker *w, struct tp_timer *tm, uint64_t delay_ms,
+    tp_timer_fn fn);
+void tp_timer_cancel(struct tp_worker *w, struct tp_timer *tm);
+/* Monotonic milliseconds, as timers count them. */
+uint64_t tp_now_ms(void);
+
+/* Called in the owner's thread when a TCP/TLS connection closes. */
+typedef void (*tp_close_cb)(
+    void *arg, struct tp_worker *w, int worker, uint64_t conn_id);
+void transport_on_close(struct transport *t, tp_close_cb cb, void *arg);
 /* The worker's index (0..n-1). */
 int tp_worker_index(const struct tp_worker *w);
 

@@ -1,0 +1,729 @@
+/* sipd.c: see sipd.h. */
+#include "call/sipd.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "sip/build.h"
+#include "sip/digest.h"
+#include "sip/msg.h"
+#include "txn/scache.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What one worker needs per message, allocated once. */
+struct sipd_worker {
+	struct sip_msg m;
+	struct scache *sc;
+	char out[SIPD_OUT_MAX];
+	char hdrs[SIPD_OUT_MAX];
+};
+
+struct sipd {
+	char node[STORE_NAME_MAX];
+	unsigned nworkers;
+	struct credtab *creds;
+	struct regtab *reg;
+	struct nctab *nc;
+	struct storew *sw;
+	unsigned char nonce_key[SIPD_NONCE_KEY_LEN];
+	/* Unknown users are checked against these: same work, no match. */
+	char dummy_md5[SIP_DIGEST_MD5_HEX + 1];
+	char dummy_sha256[SIP_DIGEST_SHA256_HEX + 1];
+	struct sipd_worker *w;
+	struct sipd_stats stats;
+};
+
+static const char allow_hdr[] =
+    "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, UPDATE\r\n";
+
+int
+sipd_new(const struct sipd_params *p, struct sipd **out)
+{
+	struct sipd *d = calloc(1, sizeof(*d));
+	unsigned char r[32];
+	unsigned i;
+
+	if (d == NULL)
+		return ENOMEM;
+	snprintf(d->node, sizeof(d->node), "%s", p->node);
+	d->nworkers = p->nworkers ? p->nworkers : 1;
+	d->creds = p->creds;
+	d->reg = p->reg;
+	d->nc = p->nc;
+	d->sw = p->sw;
+	memcpy(d->nonce_key, p->nonce_key, sizeof(d->nonce_key));
+	randombytes_buf(r, sizeof(r));
+	util_hex(r, 16, d->dummy_md5);
+	util_hex(r, 32, d->dummy_sha256);
+	if ((d->w = calloc(d->nworkers, sizeof(*d->w))) == NULL)
+		goto fail;
+	for (i = 0; i < d->nworkers; i++)
+		if (scache_new(&d->w[i].sc) != 0)
+			goto fail;
+	*out = d;
+	return 0;
+fail:
+	sipd_free(d);
+	return ENOMEM;
+}
+
+void
+sipd_free(struct sipd *d)
+{
+	unsigned i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; d->w != NULL && i < d->nworkers; i++)
+		scache_free(d->w[i].sc);
+	free(d->w);
+	sodium_memzero(d, sizeof(*d));
+	free(d);
+}
+
+struct sipd_stats *
+sipd_stats(struct sipd *d)
+{
+	return &d->stats;
+}
+
+/* The peer's address without port, for received= and logs. */
+static void
+peer_ip(const struct tp_flow *f, char *buf, size_t size)
+{
+	if (f->peer.ss_family == AF_INET)
+		inet_ntop(AF_INET,
+		    &((const struct sockaddr_in *)(const void *)&f->peer)
+		         ->sin_addr,
+		    buf, (socklen_t)size);
+	else if (f->peer.ss_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)(const void *)&f->peer)
+		         ->sin6_addr,
+		    buf, (socklen_t)size);
+	else
+		snprintf(buf, size, "?");
+}
+
+static unsigned
+peer_port(const struct tp_flow *f)
+{
+	if (f->peer.ss_family == AF_INET)
+		return ntohs(
+		    ((const struct sockaddr_in *)(const void *)&f->peer)
+		        ->sin_port);
+	if (f->peer.ss_family == AF_INET6)
+		return ntohs(
+		    ((const struct sockaddr_in6 *)(const void *)&f->peer)
+		        ->sin6_port);
+	return 0;
+}
+
+/* A random To-tag. */
+static void
+make_tag(char tag[17])
+{
+	unsigned char r[8];
+
+	randombytes_buf(r, sizeof(r));
+	util_hex(r, sizeof(r), tag);
+}
+
+/* Builds the response code to m into out. */
+static int
+respond(struct sipd_worker *sw, const struct tp_flow *f, unsigned code,
+    const char *reason, const char *extra, char *out, size_t outsize,
+    size_t *outlen)
+{
+	const struct sip_msg *m = &sw->m;
+	char ip[INET6_ADDRSTRLEN], tag[17];
+	unsigned rport = 0;
+
+	peer_ip(f, ip, sizeof(ip));
+	if (m->nvia > 0 && m->via[0].rport)
+		rport = peer_port(f);
+	make_tag(tag);
+	return sip_build_response(out, outsize, m, code, reason, tag, ip, rport,
+	    extra, NULL, 0, outlen);
+}
+
+/* Lower-cases a host view into buf; returns its length, 0 if too long. */
+static size_t
+host_lower(struct sv h, char *buf, size_t size)
+{
+	size_t i;
+
+	if (h.len == 0 || h.len >= size)
+		return 0;
+	for (i = 0; i < h.len; i++)
+		buf[i] = (char)tolower((unsigned char)h.p[i]);
+	buf[h.len] = '\0';
+	return h.len;
+}
+
+/* Appends the challenges for realm to hdrs (one per algorithm). */
+static int
+challenges(struct sipd *d, const struct cred_domain *dom, const char *realm,
+    bool stale, char *hdrs, size_t size)
+{
+	unsigned char r8[8];
+	char nonce[SIP_NONCE_SIZE], ch[SIP_CHALLENGE_MAX];
+	struct sv rv = {realm, strlen(realm)};
+	size_t used = strlen(hdrs), i;
+	int rc;
+
+	randombytes_buf(r8, sizeof(r8));
+	if ((rc = sip_nonce_make(d->nonce_key, sizeof(d->nonce_key), rv,
+	         util_now_us() / 1000000, r8, nonce, sizeof(nonce))) != 0)
+		return rc;
+	for (i = 0; i < dom->nalgs; i++) {
+		struct sv nv = {nonce, strlen(nonce)};
+		int n;
+
+		rc = sip_digest_challenge(ch, sizeof(ch), rv, nv,
+		    (enum sip_digest_alg)dom->algs[i], stale, NULL);
+		if (rc != 0)
+			return rc;
+		n = snprintf(
+		    hdrs + used, size - used, "WWW-Authenticate: %s\r\n", ch);
+		if (n < 0 || (size_t)n >= size - used)
+			return EMSGSIZE;
+		used += (size_t)n;
+	}
+	return 0;
+}
+
+enum auth_result {
+	AUTH_OK,
+	AUTH_CHALLENGE, /* no (usable) credentials: 401 */
+	AUTH_STALE,     /* 401 with stale=true */
+	AUTH_FAIL,      /* 403: wrong, unknown, disabled: one answer */
+	AUTH_BAD,       /* 400 */
+};
+
+/* Authenticates m for user@domain. Every path that checks a password
+ * does exactly one table lookup and one digest computation, so an
+ * unknown user, a disabled one and a wrong password cost the same. */
+static enum auth_result
+auth_check(struct sipd *d, struct sipd_worker *sw, struct sv user,
+    const char *domain, const struct cred_domain *dom, const char *ip,
+    struct cred_entry *e)
+{
+	const struct sip_msg *m = &sw->m;
+	const struct sip_hdr *h;
+	struct sip_digest_cred c;
+	char ubuf[SIP_DIGEST_BUF_SIZE];
+	struct sv realm = {domain, strlen(domain)}, method, body = {"", 0};
+	struct sip_uri du;
+	enum sip_nonce_result nr;
+	int64_t issued, now_s = util_now_us() / 1000000;
+	bool ok = false, alg_ok = false, found;
+	const char *ha1;
+	size_t i;
+	int rc;
+
+	/* The credentials for our realm, if any. */
+	for (h = sip_msg_hdr(m, SIP_HDR_AUTHORIZATION); h != NULL;
+	     h = sip_msg_hdr_next(m, h)) {
+		rc = sip_digest_parse(
+		    h->value.p, h->value.len, ubuf, sizeof(ubuf), &c);
+		if (rc == EPROTONOSUPPORT || rc == ENOTSUP)
+			continue;
+		if (rc != 0)
+			return AUTH_BAD;
+		if (c.realm.len == realm.len &&
+		    memcmp(c.realm.p, realm.p, realm.len) == 0)
+			break;
+	}
+	if (h == NULL)
+		return AUTH_CHALLENGE;
+	for (i = 0; i < dom->nalgs; i++)
+		if (dom->algs[i] == c.alg)
+			alg_ok = true;
+	if (!alg_ok || c.qop != SIP_DIGEST_QOP_AUTH)
+		return AUTH_CHALLENGE; /* we offer qop=auth only */
+	nr = sip_nonce_check(d->nonce_key, sizeof(d->nonce_key), realm, c.nonce,
+	    now_s, SIPD_NONCE_MAX_AGE, &issued);
+	if (nr == SIP_NONCE_BAD)
+		return AUTH_CHALLENGE;
+	if (nr == SIP_NONCE_STALE) {
+		atomic_fetch_add(&d->stats.stale, 1);
+		return AUTH_STALE;
+	}
+	/* The digest-uri must be a URI. It is not compared with the
+	 * Request-URI: SIPp puts the server's address there, and the
+	 * response, the nonce and its count already bind the request. */
+	if (sip_uri_parse(c.uri.p, c.uri.len, &du) != 0)
+		return AUTH_BAD;
+	/* One lookup, one digest, whatever the outcome. */
+	atomic_fetch_add(&d->stats.auth_lookups, 1);
+	found = (credtab_lookup(d->creds, c.username.p, c.username.len, domain,
+	             strlen(domain), e, NULL) &
+	            2) != 0;
+	method = m->method_name;
+	atomic_fetch_add(&d->stats.auth_digests, 1);
+	if (found) {
+		ha1 = (c.alg == SIP_DIGEST_SHA256 ||
+		          c.alg == SIP_DIGEST_SHA256_SESS)
+		          ? e->ha1_sha256
+		          : e->ha1_md5;
+		rc = sip_digest_verify(&c, ha1, method, body, &ok);
+	} else {
+		ha1 = (c.alg == SIP_DIGEST_SHA256 ||
+		          c.alg == SIP_DIGEST_SHA256_SESS)
+		          ? d->dummy_sha256
+		          : d->dummy_md5;
+		rc = sip_digest_verify_unknown(&c, ha1, method, body, &ok);
+	}
+	if (rc != 0)
+		return AUTH_BAD;
+	/* The authenticated user must be the one registered (To). */
+	if (c.username.len != user.len ||
+	    memcmp(c.username.p, user.p, user.len) != 0)
+		ok = false;
+	if (!found) {
+		atomic_fetch_add(&d->stats.unknown_user, 1);
+		log_info("security: auth failure from %s: unknown user "
+		         "%.*s@%s",
+		    ip, (int)(c.username.len > 64 ? 64 : c.username.len),
+		    c.username.p, domain);
+		return AUTH_FAIL;
+	}
+	if (!ok) {
+		log_info("security: auth failure from %s: wrong password for "
+		         "%s@%s",
+		    ip, e->number, domain);
+		return AUTH_FAIL;
+	}
+	if (!e->enabled) {
+		atomic_fetch_add(&d->stats.disabled, 1);
+		log_info("security: auth failure from %s: %s@%s is disabled",
+		    ip, e->number, domain);
+		return AUTH_FAIL;
+	}
+	/* Replay: this (nonce, nc) was used before. */
+	switch (nctab_check(d->nc, c.nonce.p, c.nonce.len, c.nc,
+	    (issued + SIPD_NONCE_MAX_AGE) * 1000000, now_s * 1000000)) {
+	case NC_OK:
+		return AUTH_OK;
+	case NC_UNKNOWN:
+		atomic_fetch_add(&d->stats.stale, 1);
+		return AUTH_STALE;
+	case NC_REPLAY:
+		atomic_fetch_add(&d->stats.replays, 1);
+		log_info("security: replayed nonce from %s for %s@%s", ip,
+		    e->number, domain);
+		return AUTH_CHALLENGE;
+	}
+	return AUTH_FAIL;
+}
+
+static void
+flow_transport(const struct tp_flow *f, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", tp_proto_name(f->proto));
+}
+
+/* Writes the 200 OK Contact lines for ext into hdrs. */
+static int
+contacts_hdrs(struct sipd *d, int64_t ext_id, char *hdrs, size_t size)
+{
+	struct reg_contact cs[REG_CONTACTS_MAX];
+	int64_t now = util_now_us();
+	size_t n = regtab_get(d->reg, ext_id, now, cs, REG_CONTACTS_MAX), i,
+	       used = 0;
+
+	hdrs[0] = '\0';
+	for (i = 0; i < n; i++) {
+		int k = snprintf(hdrs + used, size - used,
+		    "Contact: <%s>;expires=%lld\r\n", cs[i].uri,
+		    (long long)((cs[i].expires_us - now + 999999) / 1000000));
+
+		if (k < 0 || (size_t)k >= size - used)
+			return EMSGSIZE;
+		used += (size_t)k;
+	}
+	return 0;
+}
+
+static void
+binding_write(struct sipd *d, const struct cred_entry *e,
+    const struct reg_contact *c, const char *ip, const struct tp_flow *f)
+{
+	struct store_binding b;
+	char src[64];
+
+	if (d->sw == NULL)
+		return;
+	if (c->expires_us == 0) {
+		storew_binding_del(d->sw, e->ext_id, c->uri);
+		return;
+	}
+	memset(&b, 0, sizeof(b));
+	b.tenant_id = e->tenant_id;
+	b.extension_id = e->ext_id;
+	snprintf(b.node, sizeof(b.node), "%s", d->node);
+	snprintf(b.contact, sizeof(b.contact), "%s", c->uri);
+	snprintf(b.instance, sizeof(b.instance), "%s", c->instance);
+	b.reg_id = c->reg_id;
+	snprintf(b.source, sizeof(b.source), "%s",
+	    tp_addr_fmt(&f->peer, src, sizeof(src)));
+	flow_transport(f, b.transport, sizeof(b.transport));
+	snprintf(b.user_agent, sizeof(b.user_agent), "%s", c->user_agent);
+	snprintf(b.call_id, sizeof(b.call_id), "%s", c->call_id);
+	b.cseq = c->cseq;
+	b.expires_us = c->expires_us;
+	(void)ip;
+	storew_binding_put(d->sw, &b);
+}
+
+static void
+ext_seen(struct sipd *d, const struct cred_entry *e, const struct tp_flow *f,
+    const char *ua)
+{
+	struct store_ext x;
+
+	if (d->sw == NULL)
+		return;
+	memset(&x, 0, sizeof(x));
+	x.id = e->ext_id;
+	x.last_registered_us = util_now_us();
+	tp_addr_fmt(&f->peer, x.last_source, sizeof(x.last_source));
+	snprintf(x.last_user_agent, sizeof(x.last_user_agent), "%s", ua);
+	storew_ext_seen(d->sw, &x);
+}
+
+/* Copies a view into a fixed buffer, cut to fit. */
+static void
+sv_copy(struct sv v, char *buf, size_t size)
+{
+	size_t n = v.len < size - 1 ? v.len : size - 1;
+
+	if (n > 0)
+		memcpy(buf, v.p, n);
+	buf[n] = '\0';
+}
+
+/* REGISTER (RFC 3261 10.3). */
+static int
+do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
+    char *out, size_t outsize, size_t *outlen)
+{
+	const struct sip_msg *m = &sw->m;
+	char domain[STORE_DOMAIN_MAX], todom[STORE_DOMAIN_MAX],
+	    ip[INET6_ADDRSTRLEN], ua[REG_TEXT_MAX] = "";
+	struct cred_domain dom;
+	struct cred_entry e;
+	const struct sip_hdr *uah;
+	enum auth_result ar;
+	int64_t now = util_now_us();
+	size_t i;
+	int rc;
+
+	peer_ip(f, ip, sizeof(ip));
+	sw->hdrs[0] = '\0';
+	if ((m->ruri.scheme != SIP_URI_SIP && m->ruri.scheme != SIP_URI_SIPS) ||
+	    (m->to.uri.scheme != SIP_URI_SIP &&
+	        m->to.uri.scheme != SIP_URI_SIPS) ||
+	    !host_lower(m->ruri.host, domain, sizeof(domain)) ||
+	    !host_lower(m->to.uri.host, todom, sizeof(todom)) ||
+	    m->to.uri.user.len == 0)
+		return respond(sw, f, 400, NULL, NULL, out, outsize, outlen);
+	if (strcmp(domain, todom) != 0)
+		return respond(sw, f, 403, NULL, NULL, out, outsize, outlen);
+	/* A domain that is no tenant's is challenged like any other, with
+	 * the default algorithms: no enumeration of domains either. */
+	memset(&dom, 0, sizeof(dom));
+	if (!(credtab_lookup(
+	          d->creds, "", 0, domain, strlen(domain), NULL, &dom) &
+	        1)) {
+		dom.algs[0] = SIP_DIGEST_MD5; /* the tenants' default */
+		dom.nalgs = 1;
+	}
+	ar = auth_check(d, sw, m->to.uri.user, domain, &dom, ip, &e);
+	switch (ar) {
+	case AUTH_CHALLENGE:
+	case AUTH_STALE:
+		atomic_fetch_add(&d->stats.challenges, 1);
+		if ((rc = challenges(d, &dom, domain, ar == AUTH_STALE,
+		         sw->hdrs, sizeof(sw->hdrs))) != 0)
+			return rc;
+		return respond(
+		    sw, f, 401, NULL, sw->hdrs, out, outsize, outlen);
+	case AUTH_FAIL:
+		atomic_fetch_add(&d->stats.reg_fail, 1);
+		return respond(sw, f, 403, NULL, NULL, out, outsize, outlen);
+	case AUTH_BAD:
+		return respond(sw, f, 400, NULL, NULL, out, outsize, outlen);
+	case AUTH_OK:
+		break;
+	}
+	if ((uah = sip_msg_hdr(m, SIP_HDR_USER_AGENT)) != NULL)
+		sv_copy(uah->value, ua, sizeof(ua));
+	if (m->contact_star) {
+		/* Contact: * requires Expires: 0 (RFC 3261 10.3 step 6). */
+		if (!m->has_expires || m->expires != 0 || m->ncontact > 0)
+			return respond(
+			    sw, f, 400, NULL, NULL, out, outsize, outlen);
+		{
+			struct reg_contact cs[REG_CONTACTS_MAX];
+			size_t n = regtab_get(
+			    d->reg, e.ext_id, 0, cs, REG_CONTACTS_MAX);
+			char cid[REG_TEXT_MAX];
+
+			sv_copy(m->call_id, cid, sizeof(cid));
+			if (regtab_remove_all(d->reg, e.ext_id, cid, m->cseq) !=
+			    0)
+				return respond(sw, f, 500, "Out of order", NULL,
+				    out, outsize, outlen);
+			for (i = 0; i < n; i++) {
+				cs[i].expires_us = 0;
+				binding_write(d, &e, &cs[i], ip, f);
+			}
+		}
+	}
+	/* Every Contact must be acceptable before any is applied. */
+	for (i = 0; i < m->ncontact; i++) {
+		const struct sip_contact *c = &m->contact[i];
+		uint32_t exp = c->has_expires   ? c->expires
+		               : m->has_expires ? m->expires
+		                                : SIPD_EXPIRES_DEFAULT;
+
+		if (exp != 0 && exp < SIPD_EXPIRES_MIN) {
+			snprintf(sw->hdrs, sizeof(sw->hdrs),
+			    "Min-Expires: %d\r\n", SIPD_EXPIRES_MIN);
+			return respond(
+			    sw, f, 423, NULL, sw->hdrs, out, outsize, outlen);
+		}
+		if (c->na.uri.text.len >= REG_URI_MAX)
+			return respond(
+			    sw, f, 400, NULL, NULL, out, outsize, outlen);
+	}
+	for (i = 0; i < m->ncontact; i++) {
+		const struct sip_contact *c = &m->contact[i];
+		uint32_t exp = c->has_expires   ? c->expires
+		               : m->has_expires ? m->expires
+		                                : SIPD_EXPIRES_DEFAULT;
+		struct reg_contact rc_;
+
+		memset(&rc_, 0, sizeof(rc_));
+		sv_copy(c->na.uri.text, rc_.uri, sizeof(rc_.uri));
+		sv_copy(c->instance, rc_.instance, sizeof(rc_.instance));
+		rc_.reg_id = c->has_reg_id ? c->reg_id : 0;
+		rc_.q = c->has_q ? c->q : 1000;
+		if (exp > SIPD_EXPIRES_MAX)
+			exp = SIPD_EXPIRES_MAX;
+		rc_.expires_us = exp == 0 ? 0 : now + (int64_t)exp * 1000000;
+		sv_copy(m->call_id, rc_.call_id, sizeof(rc_.call_id));
+		rc_.cseq = m->cseq;
+		memcpy(rc_.user_agent, ua, sizeof(rc_.user_agent));
+		rc_.flow = *f;
+		rc_.has_flow = true;
+		rc = regtab_update(d->reg, e.ext_id, &rc_, now);
+		if (rc == EALREADY)
+			return respond(sw, f, 500, "Out of order", NULL, out,
+			    outsize, outlen);
+		if (rc == ENOSPC)
+			return respond(sw, f, 403, "Too many registrations",
+			    NULL, out, outsize, outlen);
+		if (rc != 0)
+			return respond(
+			    sw, f, 500, NULL, NULL, out, outsize, outlen);
+		binding_write(d, &e, &rc_, ip, f);
+	}
+	if (m->ncontact > 0)
+		ext_seen(d, &e, f, ua);
+	atomic_fetch_add(&d->stats.reg_ok, 1);
+	if ((rc = contacts_hdrs(d, e.ext_id, sw->hdrs, sizeof(sw->hdrs))) != 0)
+		return rc;
+	return respond(sw, f, 200, NULL, sw->hdrs, out, outsize, outlen);
+}
+
+/* A request we cannot parse: when its Via, From, To, Call-ID and CSeq
+ * lines can be found, answer 400 with them copied; else drop it. */
+static int
+bad_request(
+    const char *buf, size_t len, char *out, size_t outsize, size_t *outlen)
+{
+	static const char *want[] = {
+	    "via", "v", "from", "f", "to", "t", "call-id", "i", "cseq"};
+	bool seen[5] = {false};
+	const char *p = buf, *end = buf + len;
+	size_t used;
+	int n;
+
+	if (len >= 4 && memcmp(buf, "SIP/", 4) == 0)
+		return EBADMSG; /* a response: never answered */
+	n = snprintf(out, outsize, "SIP/2.0 400 Bad Request\r\n");
+	if (n < 0)
+		return EBADMSG;
+	used = (size_t)n;
+	/* Skip the request line. */
+	while (p < end && *p != '\n')
+		p++;
+	while (p < end) {
+		const char *line = ++p, *colon, *eol;
+		size_t nlen, k;
+
+		while (p < end && *p != '\n')
+			p++;
+		eol = p;
+		if (eol > line && eol[-1] == '\r')
+			eol--;
+		if (eol == line)
+			break; /* end of headers */
+		if ((colon = memchr(line, ':', (size_t)(eol - line))) == NULL)
+			continue;
+		nlen = (size_t)(colon - line);
+		while (nlen > 0 &&
+		       (line[nlen - 1] == ' ' || line[nlen - 1] == '\t'))
+			nlen--;
+		for (k = 0; k < ARRAY_LEN(want); k++)
+			if (sip_sv_eq_nocase(line, nlen, want[k]))
+				break;
+		if (k == ARRAY_LEN(want))
+			continue;
+		for (const char *q = line; q < eol; q++)
+			if ((unsigned char)*q < 0x20 && *q != '\t')
+				return EBADMSG;
+		seen[k / 2] = true;
+		if (used + (size_t)(eol - line) + 2 >= outsize)
+			return EBADMSG;
+		memcpy(out + used, line, (size_t)(eol - line));
+		used += (size_t)(eol - line);
+		memcpy(out + used, "\r\n", 2);
+		used += 2;
+	}
+	for (n = 0; n < 5; n++)
+		if (!seen[n])
+			return EBADMSG;
+	if (used + 21 >= outsize)
+		return EBADMSG;
+	memcpy(out + used, "Content-Length: 0\r\n\r\n", 21);
+	*outlen = used + 21;
+	return 0;
+}
+
+int
+sipd_process(struct sipd *d, int widx, const struct tp_flow *f, char *buf,
+    size_t len, char *out, size_t outsize, size_t *outlen)
+{
+	struct sipd_worker *sw = &d->w[widx % (int)d->nworkers];
+	struct sip_msg *m = &sw->m;
+	char key[SCACHE_KEY_MAX];
+	size_t klen = 0;
+	int rc;
+
+	*outlen = 0;
+	rc = sip_msg_parse(buf, len, m);
+	if (rc == ENODATA)
+		return 0; /* only CRLFs: a keep-alive */
+	if (rc == EPROTONOSUPPORT && m->is_request)
+		return respond(sw, f, 505, NULL, NULL, out, outsize, outlen);
+	if (rc != 0) {
+		atomic_fetch_add(&d->stats.bad, 1);
+		if (bad_request(buf, len, out, outsize, outlen) != 0)
+			*outlen = 0;
+		return rc;
+	}
+	if (!m->is_request) {
+		atomic_fetch_add(&d->stats.responses_in, 1);
+		return 0; /* no client transactions yet */
+	}
+	atomic_fetch_add(&d->stats.requests, 1);
+	if (m->method == SIP_METHOD_ACK)
+		return 0;
+	/* A retransmission over UDP gets the answer it got before. */
+	if (f->proto == TP_UDP && m->nvia > 0) {
+		const char *cached;
+		size_t clen;
+
+		klen = scache_key(key, sizeof(key), m->via[0].branch,
+		    m->via[0].host, m->via[0].port, m->cseq_method_name);
+		if (klen > 0 &&
+		    (cached = scache_get(
+		         sw->sc, key, klen, util_now_us(), &clen)) != NULL &&
+		    clen <= outsize) {
+			memcpy(out, cached, clen);
+			*outlen = clen;
+			return 0;
+		}
+	}
+	if (m->max_forwards == 0 && m->method != SIP_METHOD_REGISTER &&
+	    m->method != SIP_METHOD_OPTIONS)
+		rc = respond(sw, f, 483, NULL, NULL, out, outsize, outlen);
+	else if (m->method == SIP_METHOD_REGISTER)
+		rc = do_register(d, sw, f, out, outsize, outlen);
+	else if (m->method == SIP_METHOD_OPTIONS) {
+		atomic_fetch_add(&d->stats.options, 1);
+		rc = respond(sw, f, 200, NULL, allow_hdr, out, outsize, outlen);
+	} else {
+		/* Calls arrive with the B2BUA (README, Status). */
+		rc = respond(sw, f, 501, NULL, allow_hdr, out, outsize, outlen);
+	}
+	if (rc == 0 && klen > 0 && *outlen > 0)
+		scache_put(sw->sc, key, klen, out, *outlen, util_now_us());
+	return rc;
+}
+
+void
+sipd_on_msg(void *arg, struct tp_worker *w, const struct tp_flow *f, char *buf,
+    size_t len)
+{
+	struct sipd *d = arg;
+	int widx = tp_worker_index(w);
+	struct sipd_worker *sw = &d->w[widx % (int)d->nworkers];
+	size_t outlen = 0;
+
+	sipd_process(d, widx, f, buf, len, sw->out, sizeof(sw->out), &outlen);
+	if (outlen > 0)
+		tp_send(w, f, sw->out, outlen);
+}
+
+struct restore_arg {
+	struct sipd *d;
+	size_t n;
+};
+
+static int
+restore_cb(void *arg, const struct store_binding *b)
+{
+	struct restore_arg *a = arg;
+	struct reg_contact c;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.uri, sizeof(c.uri), "%s", b->contact);
+	snprintf(c.instance, sizeof(c.instance), "%s", b->instance);
+	c.reg_id = (uint32_t)b->reg_id;
+	c.q = 1000;
+	c.expires_us = b->expires_us;
+	snprintf(c.call_id, sizeof(c.call_id), "%s", b->call_id);
+	c.cseq = (uint32_t)b->cseq;
+	snprintf(c.user_agent, sizeof(c.user_agent), "%s", b->user_agent);
+	c.has_flow = false; /* the connection died with the old process */
+	if (regtab_update(a->d->reg, b->extension_id, &c, util_now_us()) == 0)
+		a->n++;
+	return 0;
+}
+
+int
+sipd_restore(struct sipd *d, struct store *st)
+{
+	struct restore_arg a = {d, 0};
+	int64_t removed = 0;
+	int rc;
+
+	if ((rc = store_binding_expire(st, util_now_us(), &removed)) != 0)
+		return rc;
+	rc = store_binding_list_node(st, d->node, restore_cb, &a);
+	if (rc == 0)
+		log_info("registrar: %zu bindings restored (%lld expired "
+		         "dropped); TCP/TLS ones wait for their phones",
+		    a.n, (long long)removed);
+	return rc;
+}

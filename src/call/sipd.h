@@ -1,0 +1,64 @@
+/* sipd.h: SIP request handling of a node: parsing, server transactions,
+ * the registrar with digest authentication, keep-alives. Called by the
+ * transport workers; shares the credential and binding tables. */
+#ifndef SW_SIPD_H
+#define SW_SIPD_H
+
+#include "call/credtab.h"
+#include "call/nctab.h"
+#include "call/regtab.h"
+#include "core/storew.h"
+#include "transport/transport.h"
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	SIPD_EXPIRES_MIN = 60,   /* below: 423 Interval Too Brief */
+	SIPD_EXPIRES_MAX = 3600, /* above: lowered to this */
+	SIPD_EXPIRES_DEFAULT = 3600,
+	SIPD_NONCE_MAX_AGE = 300, /* seconds; then stale=true */
+	SIPD_NONCE_KEY_LEN = 32,
+	SIPD_OUT_MAX = 8192, /* our responses are small */
+};
+
+struct sipd_stats {
+	atomic_uint_fast64_t requests, responses_in, bad, reg_ok, reg_fail,
+	    challenges, stale, replays, unknown_user, disabled, options;
+	/* The work each authentication does, for the no-enumeration test:
+	 * every path does one lookup and one digest computation. */
+	atomic_uint_fast64_t auth_lookups, auth_digests;
+};
+
+struct sipd_params {
+	const char *node;
+	unsigned nworkers;
+	struct credtab *creds;
+	struct regtab *reg;
+	struct nctab *nc;
+	struct storew *sw; /* NULL: bindings are not written (tests) */
+	unsigned char nonce_key[SIPD_NONCE_KEY_LEN];
+};
+
+struct sipd;
+
+int sipd_new(const struct sipd_params *p, struct sipd **out);
+void sipd_free(struct sipd *d); /* accepts NULL */
+struct sipd_stats *sipd_stats(struct sipd *d);
+
+/* Handles one message that arrived on f; writes the answer (if any) into
+ * out and its length into *outlen (0: nothing to send). buf may be
+ * modified. Returns 0, or an errno code for a message that was dropped. */
+int sipd_process(struct sipd *d, int widx, const struct tp_flow *f, char *buf,
+    size_t len, char *out, size_t outsize, size_t *outlen);
+
+/* The transport callback (tp_msg_cb): sipd_process, then send. */
+void sipd_on_msg(void *arg, struct tp_worker *w, const struct tp_flow *f,
+    char *buf, size_t len);
+
+/* Puts back the bindings this node held (from the store) after a restart:
+ * their TCP/TLS flows are gone until the phones register again. */
+int sipd_restore(struct sipd *d, struct store *st);
+
+#endif
