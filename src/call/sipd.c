@@ -30,6 +30,7 @@ struct sipd {
 	struct regtab *reg;
 	struct nctab *nc;
 	struct storew *sw;
+	struct b2bua *b2b;
 	unsigned char nonce_key[SIPD_NONCE_KEY_LEN];
 	/* Unknown users are checked against these: same work, no match. */
 	char dummy_md5[SIP_DIGEST_MD5_HEX + 1];
@@ -56,6 +57,7 @@ sipd_new(const struct sipd_params *p, struct sipd **out)
 	d->reg = p->reg;
 	d->nc = p->nc;
 	d->sw = p->sw;
+	d->b2b = p->b2b;
 	memcpy(d->nonce_key, p->nonce_key, sizeof(d->nonce_key));
 	randombytes_buf(r, sizeof(r));
 	util_hex(r, 16, d->dummy_md5);
@@ -169,7 +171,7 @@ host_lower(struct sv h, char *buf, size_t size)
 /* Appends the challenges for realm to hdrs (one per algorithm). */
 static int
 challenges(struct sipd *d, const struct cred_domain *dom, const char *realm,
-    bool stale, char *hdrs, size_t size)
+    bool stale, const char *hname, char *hdrs, size_t size)
 {
 	unsigned char r8[8];
 	char nonce[SIP_NONCE_SIZE], ch[SIP_CHALLENGE_MAX];
@@ -189,8 +191,7 @@ challenges(struct sipd *d, const struct cred_domain *dom, const char *realm,
 		    (enum sip_digest_alg)dom->algs[i], stale, NULL);
 		if (rc != 0)
 			return rc;
-		n = snprintf(
-		    hdrs + used, size - used, "WWW-Authenticate: %s\r\n", ch);
+		n = snprintf(hdrs + used, size - used, "%s: %s\r\n", hname, ch);
 		if (n < 0 || (size_t)n >= size - used)
 			return EMSGSIZE;
 		used += (size_t)n;
@@ -210,9 +211,9 @@ enum auth_result {
  * does exactly one table lookup and one digest computation, so an
  * unknown user, a disabled one and a wrong password cost the same. */
 static enum auth_result
-auth_check(struct sipd *d, struct sipd_worker *sw, struct sv user,
-    const char *domain, const struct cred_domain *dom, const char *ip,
-    struct cred_entry *e)
+auth_check(struct sipd *d, struct sipd_worker *sw, enum sip_hdr_id hid,
+    struct sv user, const char *domain, const struct cred_domain *dom,
+    const char *ip, struct cred_entry *e)
 {
 	const struct sip_msg *m = &sw->m;
 	const struct sip_hdr *h;
@@ -228,8 +229,7 @@ auth_check(struct sipd *d, struct sipd_worker *sw, struct sv user,
 	int rc;
 
 	/* The credentials for our realm, if any. */
-	for (h = sip_msg_hdr(m, SIP_HDR_AUTHORIZATION); h != NULL;
-	     h = sip_msg_hdr_next(m, h)) {
+	for (h = sip_msg_hdr(m, hid); h != NULL; h = sip_msg_hdr_next(m, h)) {
 		rc = sip_digest_parse(
 		    h->value.p, h->value.len, ubuf, sizeof(ubuf), &c);
 		if (rc == EPROTONOSUPPORT || rc == ENOTSUP)
@@ -409,6 +409,43 @@ sv_copy(struct sv v, char *buf, size_t size)
 	buf[n] = '\0';
 }
 
+/* Where requests to a UDP contact go: its own address when it names the
+ * source address (no NAT in between, maybe another port, as SIPp
+ * registers); the source the REGISTER came from otherwise (NAT: the
+ * mapping the phone keeps open). TCP/TLS: always the connection. */
+static void
+contact_flow(
+    const struct tp_flow *f, const struct sip_uri *u, struct tp_flow *out)
+{
+	char host[INET6_ADDRSTRLEN + 2], src[INET6_ADDRSTRLEN];
+	struct sv h = u->host;
+	struct sv ob;
+
+	*out = *f;
+	if (f->proto != TP_UDP || !u->has_port ||
+	    sip_uri_param(u, "ob", &ob) == 0)
+		return;
+	if (u->host_type == SIP_HOST_IPV6 && h.len > 2) {
+		h.p++;
+		h.len -= 2;
+	} else if (u->host_type != SIP_HOST_IPV4) {
+		return;
+	}
+	if (h.len >= sizeof(host))
+		return;
+	memcpy(host, h.p, h.len);
+	host[h.len] = '\0';
+	peer_ip(f, src, sizeof(src));
+	if (strcmp(host, src) != 0)
+		return;
+	if (f->peer.ss_family == AF_INET)
+		((struct sockaddr_in *)(void *)&out->peer)->sin_port =
+		    htons(u->port);
+	else
+		((struct sockaddr_in6 *)(void *)&out->peer)->sin6_port =
+		    htons(u->port);
+}
+
 /* REGISTER (RFC 3261 10.3). */
 static int
 do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
@@ -445,13 +482,14 @@ do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 		dom.algs[0] = SIP_DIGEST_MD5; /* the tenants' default */
 		dom.nalgs = 1;
 	}
-	ar = auth_check(d, sw, m->to.uri.user, domain, &dom, ip, &e);
+	ar = auth_check(
+	    d, sw, SIP_HDR_AUTHORIZATION, m->to.uri.user, domain, &dom, ip, &e);
 	switch (ar) {
 	case AUTH_CHALLENGE:
 	case AUTH_STALE:
 		atomic_fetch_add(&d->stats.challenges, 1);
 		if ((rc = challenges(d, &dom, domain, ar == AUTH_STALE,
-		         sw->hdrs, sizeof(sw->hdrs))) != 0)
+		         "WWW-Authenticate", sw->hdrs, sizeof(sw->hdrs))) != 0)
 			return rc;
 		return respond(
 		    sw, f, 401, NULL, sw->hdrs, out, outsize, outlen);
@@ -463,8 +501,10 @@ do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 	case AUTH_OK:
 		break;
 	}
-	if ((uah = sip_msg_hdr(m, SIP_HDR_USER_AGENT)) != NULL)
+	if ((uah = sip_msg_hdr(m, SIP_HDR_USER_AGENT)) != NULL) {
 		sv_copy(uah->value, ua, sizeof(ua));
+		util_utf8_sanitize(ua);
+	}
 	if (m->contact_star) {
 		/* Contact: * requires Expires: 0 (RFC 3261 10.3 step 6). */
 		if (!m->has_expires || m->expires != 0 || m->ncontact > 0)
@@ -486,6 +526,35 @@ do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 				binding_write(d, &e, &cs[i], ip, f);
 			}
 		}
+	}
+	/* Every Contact must be acceptable before any is applied: the
+	 * expiries, and the number of bindings the result would hold. */
+	{
+		struct reg_contact cur[REG_CONTACTS_MAX];
+		size_t ncur = regtab_get(
+		           d->reg, e.ext_id, now, cur, REG_CONTACTS_MAX),
+		       total = ncur, k;
+
+		for (i = 0; i < m->ncontact; i++) {
+			const struct sip_contact *c = &m->contact[i];
+			uint32_t exp = c->has_expires   ? c->expires
+			               : m->has_expires ? m->expires
+			                                : SIPD_EXPIRES_DEFAULT;
+			bool known = false;
+
+			for (k = 0; k < ncur && !known; k++)
+				known =
+				    strlen(cur[k].uri) == c->na.uri.text.len &&
+				    memcmp(cur[k].uri, c->na.uri.text.p,
+				        c->na.uri.text.len) == 0;
+			if (exp > 0 && !known)
+				total++;
+			else if (exp == 0 && known && total > 0)
+				total--;
+		}
+		if (total > REG_CONTACTS_MAX)
+			return respond(sw, f, 403, "Too many registrations",
+			    NULL, out, outsize, outlen);
 	}
 	/* Every Contact must be acceptable before any is applied. */
 	for (i = 0; i < m->ncontact; i++) {
@@ -522,7 +591,7 @@ do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 		sv_copy(m->call_id, rc_.call_id, sizeof(rc_.call_id));
 		rc_.cseq = m->cseq;
 		memcpy(rc_.user_agent, ua, sizeof(rc_.user_agent));
-		rc_.flow = *f;
+		contact_flow(f, &c->na.uri, &rc_.flow);
 		rc_.has_flow = true;
 		rc = regtab_update(d->reg, e.ext_id, &rc_, now);
 		if (rc == EALREADY)
@@ -542,6 +611,86 @@ do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 	if ((rc = contacts_hdrs(d, e.ext_id, sw->hdrs, sizeof(sw->hdrs))) != 0)
 		return rc;
 	return respond(sw, f, 200, NULL, sw->hdrs, out, outsize, outlen);
+}
+
+/* INVITE: a new call (authenticated: 407) or a re-INVITE. */
+static int
+do_invite(struct sipd *d, struct tp_worker *w, struct sipd_worker *sw,
+    const struct tp_flow *f, char *buf, size_t len, char *out, size_t outsize,
+    size_t *outlen)
+{
+	const struct sip_msg *m = &sw->m;
+	char domain[STORE_DOMAIN_MAX], ip[INET6_ADDRSTRLEN],
+	    callee[STORE_EXT_MAX];
+	struct cred_domain dom;
+	struct cred_entry e, ce;
+	struct b2bua_caller caller;
+	enum auth_result ar;
+	int64_t callee_ext = 0;
+	int rc;
+
+	if (m->to.has_tag) {
+		if (b2bua_message(d->b2b, w, f, m, buf, len) == ENOENT)
+			return respond(
+			    sw, f, 481, NULL, NULL, out, outsize, outlen);
+		return 0;
+	}
+	if (b2bua_retransmission(d->b2b, w, m))
+		return 0;
+	peer_ip(f, ip, sizeof(ip));
+	sw->hdrs[0] = '\0';
+	if ((m->from.uri.scheme != SIP_URI_SIP &&
+	        m->from.uri.scheme != SIP_URI_SIPS) ||
+	    !host_lower(m->from.uri.host, domain, sizeof(domain)) ||
+	    m->from.uri.user.len == 0)
+		return respond(sw, f, 403, NULL, NULL, out, outsize, outlen);
+	memset(&dom, 0, sizeof(dom));
+	if (!(credtab_lookup(
+	          d->creds, "", 0, domain, strlen(domain), NULL, &dom) &
+	        1)) {
+		dom.algs[0] = SIP_DIGEST_MD5;
+		dom.nalgs = 1;
+	}
+	/* Every INVITE that starts a call is challenged, whatever its
+	 * From, To or Request-URI: the caller is who authenticates. */
+	ar = auth_check(d, sw, SIP_HDR_PROXY_AUTHORIZATION, m->from.uri.user,
+	    domain, &dom, ip, &e);
+	switch (ar) {
+	case AUTH_CHALLENGE:
+	case AUTH_STALE:
+		atomic_fetch_add(&d->stats.challenges, 1);
+		if ((rc = challenges(d, &dom, domain, ar == AUTH_STALE,
+		         "Proxy-Authenticate", sw->hdrs, sizeof(sw->hdrs))) !=
+		    0)
+			return rc;
+		return respond(
+		    sw, f, 407, NULL, sw->hdrs, out, outsize, outlen);
+	case AUTH_FAIL:
+		return respond(sw, f, 403, NULL, NULL, out, outsize, outlen);
+	case AUTH_BAD:
+		return respond(sw, f, 400, NULL, NULL, out, outsize, outlen);
+	case AUTH_OK:
+		break;
+	}
+	/* The callee: an extension of the caller's tenant. */
+	callee[0] = '\0';
+	if ((m->ruri.scheme == SIP_URI_SIP || m->ruri.scheme == SIP_URI_SIPS) &&
+	    m->ruri.user.len > 0 && m->ruri.user.len < sizeof(callee)) {
+		memcpy(callee, m->ruri.user.p, m->ruri.user.len);
+		callee[m->ruri.user.len] = '\0';
+		if ((credtab_lookup(d->creds, callee, strlen(callee), domain,
+		         strlen(domain), &ce, NULL) &
+		        2) &&
+		    ce.enabled && ce.tenant_id == e.tenant_id)
+			callee_ext = ce.ext_id;
+	}
+	memset(&caller, 0, sizeof(caller));
+	caller.tenant_id = e.tenant_id;
+	caller.ext_id = e.ext_id;
+	memcpy(caller.number, e.number, sizeof(caller.number));
+	memcpy(caller.domain, domain, sizeof(caller.domain));
+	b2bua_invite(d->b2b, w, f, m, buf, len, &caller, callee_ext, callee);
+	return 0;
 }
 
 /* A request we cannot parse: when its Via, From, To, Call-ID and CSeq
@@ -609,14 +758,17 @@ bad_request(
 	return 0;
 }
 
-int
-sipd_process(struct sipd *d, int widx, const struct tp_flow *f, char *buf,
-    size_t len, char *out, size_t outsize, size_t *outlen)
+/* Handles one message; w is NULL in unit tests (no calls then). */
+static int
+sipd_handle(struct sipd *d, struct tp_worker *w, int widx,
+    const struct tp_flow *f, char *buf, size_t len, char *out, size_t outsize,
+    size_t *outlen)
 {
 	struct sipd_worker *sw = &d->w[widx % (int)d->nworkers];
 	struct sip_msg *m = &sw->m;
 	char key[SCACHE_KEY_MAX];
 	size_t klen = 0;
+	bool calls = w != NULL && d->b2b != NULL;
 	int rc;
 
 	*outlen = 0;
@@ -633,11 +785,30 @@ sipd_process(struct sipd *d, int widx, const struct tp_flow *f, char *buf,
 	}
 	if (!m->is_request) {
 		atomic_fetch_add(&d->stats.responses_in, 1);
-		return 0; /* no client transactions yet */
+		if (calls)
+			b2bua_message(d->b2b, w, f, m, buf, len);
+		return 0;
 	}
 	atomic_fetch_add(&d->stats.requests, 1);
-	if (m->method == SIP_METHOD_ACK)
+	if (m->method == SIP_METHOD_ACK) {
+		if (calls)
+			b2bua_message(d->b2b, w, f, m, buf, len);
 		return 0;
+	}
+	if (m->method == SIP_METHOD_INVITE) {
+		if (!calls)
+			return respond(
+			    sw, f, 501, NULL, allow_hdr, out, outsize, outlen);
+		return do_invite(d, w, sw, f, buf, len, out, outsize, outlen);
+	}
+	if (calls && (m->method == SIP_METHOD_CANCEL ||
+	                 (m->to.has_tag && m->method != SIP_METHOD_REGISTER &&
+	                     m->method != SIP_METHOD_OPTIONS))) {
+		if (b2bua_message(d->b2b, w, f, m, buf, len) == ENOENT)
+			return respond(
+			    sw, f, 481, NULL, NULL, out, outsize, outlen);
+		return 0;
+	}
 	/* A retransmission over UDP gets the answer it got before. */
 	if (f->proto == TP_UDP && m->nvia > 0) {
 		const char *cached;
@@ -654,21 +825,50 @@ sipd_process(struct sipd *d, int widx, const struct tp_flow *f, char *buf,
 			return 0;
 		}
 	}
-	if (m->max_forwards == 0 && m->method != SIP_METHOD_REGISTER &&
-	    m->method != SIP_METHOD_OPTIONS)
-		rc = respond(sw, f, 483, NULL, NULL, out, outsize, outlen);
-	else if (m->method == SIP_METHOD_REGISTER)
+	if (m->method == SIP_METHOD_REGISTER)
 		rc = do_register(d, sw, f, out, outsize, outlen);
 	else if (m->method == SIP_METHOD_OPTIONS) {
 		atomic_fetch_add(&d->stats.options, 1);
 		rc = respond(sw, f, 200, NULL, allow_hdr, out, outsize, outlen);
-	} else {
-		/* Calls arrive with the B2BUA (README, Status). */
+	} else if (m->method == SIP_METHOD_CANCEL ||
+	           m->method == SIP_METHOD_BYE)
+		rc = respond(sw, f, 481, NULL, NULL, out, outsize, outlen);
+	else
 		rc = respond(sw, f, 501, NULL, allow_hdr, out, outsize, outlen);
-	}
 	if (rc == 0 && klen > 0 && *outlen > 0)
 		scache_put(sw->sc, key, klen, out, *outlen, util_now_us());
 	return rc;
+}
+
+int
+sipd_process(struct sipd *d, int widx, const struct tp_flow *f, char *buf,
+    size_t len, char *out, size_t outsize, size_t *outlen)
+{
+	return sipd_handle(d, NULL, widx, f, buf, len, out, outsize, outlen);
+}
+
+/* A message handed to the worker that owns its Call-ID. */
+struct sipd_job {
+	struct sipd *d;
+	struct tp_flow f;
+	size_t len;
+	char buf[];
+};
+
+static void
+sipd_job_run(struct tp_worker *w, void *arg)
+{
+	struct sipd_job *j = arg;
+	struct sipd *d = j->d;
+	int widx = tp_worker_index(w);
+	struct sipd_worker *sw = &d->w[widx % (int)d->nworkers];
+	size_t outlen = 0;
+
+	sipd_handle(d, w, widx, &j->f, j->buf, j->len, sw->out, sizeof(sw->out),
+	    &outlen);
+	if (outlen > 0)
+		tp_send(w, &j->f, sw->out, outlen);
+	free(j);
 }
 
 void
@@ -680,9 +880,68 @@ sipd_on_msg(void *arg, struct tp_worker *w, const struct tp_flow *f, char *buf,
 	struct sipd_worker *sw = &d->w[widx % (int)d->nworkers];
 	size_t outlen = 0;
 
-	sipd_process(d, widx, f, buf, len, sw->out, sizeof(sw->out), &outlen);
+	/* The messages of a call are handled by one worker. */
+	if (d->b2b != NULL && d->nworkers > 1 &&
+	    sip_msg_parse(buf, len, &sw->m) == 0 &&
+	    (!sw->m.is_request || (sw->m.method != SIP_METHOD_REGISTER &&
+	                              sw->m.method != SIP_METHOD_OPTIONS))) {
+		unsigned owner = b2bua_owner(d->b2b, sw->m.call_id);
+
+		if (owner != (unsigned)widx) {
+			struct sipd_job *j = malloc(sizeof(*j) + len);
+
+			if (j == NULL)
+				return;
+			j->d = d;
+			j->f = *f;
+			j->len = len;
+			memcpy(j->buf, buf, len);
+			if (tp_post(tp_worker_transport(w), (int)owner,
+			        sipd_job_run, j) != 0)
+				free(j);
+			return;
+		}
+	}
+	sipd_handle(d, w, widx, f, buf, len, sw->out, sizeof(sw->out), &outlen);
 	if (outlen > 0)
 		tp_send(w, f, sw->out, outlen);
+}
+
+struct closed_job {
+	struct sipd *d;
+	int worker;
+	uint64_t conn_id;
+};
+
+static void
+closed_job_run(struct tp_worker *w, void *arg)
+{
+	struct closed_job *j = arg;
+
+	if (j->d->b2b != NULL)
+		b2bua_conn_closed(j->d->b2b, w, j->worker, j->conn_id);
+	free(j);
+}
+
+void
+sipd_conn_closed(void *arg, struct tp_worker *w, int worker, uint64_t conn_id)
+{
+	struct sipd *d = arg;
+	unsigned i;
+
+	regtab_flow_gone(d->reg, worker, conn_id);
+	for (i = 0; d->b2b != NULL && i < d->nworkers; i++) {
+		struct closed_job *j = malloc(sizeof(*j));
+
+		if (j == NULL)
+			continue;
+		j->d = d;
+		j->worker = worker;
+		j->conn_id = conn_id;
+		if (tp_post(
+		        tp_worker_transport(w), (int)i, closed_job_run, j) != 0)
+			free(j);
+	}
 }
 
 struct restore_arg {

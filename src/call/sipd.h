@@ -4,6 +4,7 @@
 #ifndef SW_SIPD_H
 #define SW_SIPD_H
 
+#include "call/b2bua.h"
 #include "call/credtab.h"
 #include "call/nctab.h"
 #include "call/regtab.h"
@@ -38,6 +39,7 @@ struct sipd_params {
 	struct regtab *reg;
 	struct nctab *nc;
 	struct storew *sw; /* NULL: bindings are not written (tests) */
+	struct b2bua *b2b; /* NULL: INVITE gets 501 (tests) */
 	unsigned char nonce_key[SIPD_NONCE_KEY_LEN];
 };
 
@@ -53,9 +55,14 @@ struct sipd_stats *sipd_stats(struct sipd *d);
 int sipd_process(struct sipd *d, int widx, const struct tp_flow *f, char *buf,
     size_t len, char *out, size_t outsize, size_t *outlen);
 
-/* The transport callback (tp_msg_cb): sipd_process, then send. */
+/* The transport callback (tp_msg_cb): the messages of a call go to the
+ * worker that owns its Call-ID; then sipd_process, and send. */
 void sipd_on_msg(void *arg, struct tp_worker *w, const struct tp_flow *f,
     char *buf, size_t len);
+
+/* The transport's close callback: forgets the connection's flows. */
+void sipd_conn_closed(
+    void *arg, struct tp_worker *w, int worker, uint64_t conn_id);
 
 /* Puts back the bindings this node held (from the store) after a restart:
  * their TCP/TLS flows are gone until the phones register again. */

@@ -310,9 +310,10 @@ cmd_audit(const char *conf, int argc, char **argv)
 		cli_close(&c);
 		return rc;
 	}
-	audit_add(&a, SEV_CRITICAL, "sip.calls",
-	    "arrives with the B2BUA work (README, Status)",
-	    "this build has no calls yet: phones register but cannot call");
+	audit_add(&a, SEV_CRITICAL, "media.srtp",
+	    "arrives with the media relay work (README, Status)",
+	    "this build relays no media: SDP passes through unchanged and "
+	    "SRTP is not enforced yet");
 	if (a.json)
 		cli_json_print(json_pack("{s:o, s:i, s:i, s:i}", "findings",
 		    a.findings, "critical", a.critical, "warning", a.warning,

@@ -65,6 +65,18 @@ ext_find(struct cli *c, const char *cmd, const struct store_tenant *t,
 	return EXIT_OK;
 }
 
+/* A JSON string of stored text that a peer sent (never fails on bad
+ * UTF-8: such bytes become '?'). */
+static json_t *
+json_text(const char *s)
+{
+	char buf[STORE_TEXT_MAX];
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	util_utf8_sanitize(buf);
+	return json_string(buf);
+}
+
 static json_t *
 ext_json(const struct store_tenant *t, const struct store_ext *e)
 {
@@ -91,8 +103,7 @@ ext_json(const struct store_tenant *t, const struct store_ext *e)
 	    cli_json_time(e->last_registered_us), "last_source",
 	    e->last_source[0] ? json_string(e->last_source) : json_null(),
 	    "last_user_agent",
-	    e->last_user_agent[0] ? json_string(e->last_user_agent)
-	                          : json_null(),
+	    e->last_user_agent[0] ? json_text(e->last_user_agent) : json_null(),
 	    "updated", cli_json_time(e->updated_us));
 }
 

@@ -2,6 +2,7 @@
  * privileges drop, the credential table and the change-log follower, the
  * SIP workers, signals. */
 #include "core/daemon.h"
+#include "call/b2bua.h"
 #include "call/credtab.h"
 #include "call/nctab.h"
 #include "call/regtab.h"
@@ -42,6 +43,7 @@ struct daemon {
 	struct nctab *nc;
 	struct storew *sw;
 	struct sipd *sipd;
+	struct b2bua *b2b;
 	struct transport *tp;
 	int64_t seq; /* last change applied */
 	int64_t last_expire_us;
@@ -290,6 +292,11 @@ daemon_run(const char *conf_path)
 		sp.reg = d.reg;
 		sp.nc = d.nc;
 		sp.sw = d.sw;
+		if (b2bua_new(sp.nworkers, d.cfg->node, d.reg, d.sw, &d.b2b)) {
+			log_err("out of memory");
+			goto out;
+		}
+		sp.b2b = d.b2b;
 		rc = sipd_new(&sp, &d.sipd);
 		sodium_memzero(&sp, sizeof(sp));
 		if (rc != 0 || sipd_restore(d.sipd, d.st) != 0) {
@@ -297,6 +304,7 @@ daemon_run(const char *conf_path)
 			rc = 1;
 			goto out;
 		}
+		transport_on_close(d.tp, sipd_conn_closed, d.sipd);
 		if (transport_start(d.tp, sipd_on_msg, d.sipd) != 0) {
 			log_err("cannot start the SIP workers");
 			goto out;
@@ -346,6 +354,7 @@ out:
 	transport_free(d.tp); /* joins the workers first */
 	storew_stop(d.sw);    /* writes what they queued */
 	sipd_free(d.sipd);
+	b2bua_free(d.b2b);
 	regtab_free(d.reg);
 	nctab_free(d.nc);
 	credtab_free(d.creds);

@@ -8,13 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum job_kind { JOB_BINDING_PUT, JOB_BINDING_DEL, JOB_EXT_SEEN };
+enum job_kind { JOB_BINDING_PUT, JOB_BINDING_DEL, JOB_EXT_SEEN, JOB_CALL };
+
+struct call_job {
+	struct store_call c;
+	size_t n;
+	struct store_call_leg l[STOREW_LEGS_MAX];
+};
 
 struct job {
 	enum job_kind kind;
 	union {
 		struct store_binding b;
 		struct store_ext e;
+		struct call_job *call;
 	} u;
 	struct job *next;
 };
@@ -38,6 +45,8 @@ enqueue(struct storew *w, struct job *j)
 	if (w->queued >= STOREW_QUEUE_MAX || w->stop) {
 		w->stats.dropped++;
 		pthread_mutex_unlock(&w->lock);
+		if (j->kind == JOB_CALL)
+			free(j->u.call);
 		free(j);
 		return ENOBUFS;
 	}
@@ -92,6 +101,44 @@ storew_ext_seen(struct storew *w, const struct store_ext *e)
 	return enqueue(w, j);
 }
 
+int
+storew_call_put(struct storew *w, const struct store_call *c,
+    const struct store_call_leg *legs, size_t nlegs)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	struct call_job *cj = calloc(1, sizeof(*cj));
+
+	if (j == NULL || cj == NULL) {
+		free(j);
+		free(cj);
+		return ENOMEM;
+	}
+	if (nlegs > STOREW_LEGS_MAX)
+		nlegs = STOREW_LEGS_MAX;
+	cj->c = *c;
+	cj->n = nlegs;
+	memcpy(cj->l, legs, nlegs * sizeof(*legs));
+	j->kind = JOB_CALL;
+	j->u.call = cj;
+	return enqueue(w, j);
+}
+
+static int
+call_apply(struct store *st, struct call_job *cj)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = store_call_add(st, &cj->c)) != 0)
+		return rc;
+	for (i = 0; i < cj->n && rc == 0; i++) {
+		cj->l[i].call_id = cj->c.id;
+		cj->l[i].tenant_id = cj->c.tenant_id;
+		rc = store_call_leg_add(st, &cj->l[i]);
+	}
+	return rc;
+}
+
 static int
 job_apply(struct store *st, struct job *j)
 {
@@ -99,6 +146,10 @@ job_apply(struct store *st, struct job *j)
 	int rc;
 
 	switch (j->kind) {
+	case JOB_CALL:
+		rc = call_apply(st, j->u.call);
+		free(j->u.call);
+		return rc;
 	case JOB_BINDING_PUT:
 		return store_binding_upsert(st, &j->u.b);
 	case JOB_BINDING_DEL:

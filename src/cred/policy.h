@@ -24,7 +24,7 @@ enum {
 	 * refuses it */
 	CRED_PW_PATTERN_PCT = 60,
 	CRED_PW_EDGE_SKIP = 2,
-	/* cred_password_generate_checked gives up after this many tries */
+	/* the generators draw at most this many times */
 	CRED_PW_GEN_TRIES = 32,
 	/* enough for any cred_password_reason text */
 	CRED_PW_REASON_MAX = 128,
@@ -32,9 +32,12 @@ enum {
 
 /* Fills out with CRED_PW_GEN_LEN characters and a NUL, drawn with libsodium's
  * randombytes_uniform (no modulo bias) from the 55 letters and digits that
- * have no look-alike (no 0 O o 1 l I i): about 115 bits. size must be more
- * than CRED_PW_GEN_LEN; when it is not, out gets the empty string (which the
- * policy refuses) if size > 0. sodium_init() is the caller's job. */
+ * have no look-alike (no 0 O o 1 l I i): about 115 bits. A draw that fails
+ * cred_password_check without context (about one in 10,000,000 looks like a
+ * keyboard walk) is drawn again, up to CRED_PW_GEN_TRIES times. size must be
+ * more than CRED_PW_GEN_LEN; when it is not, out gets the empty string
+ * (which the policy refuses) if size > 0. sodium_init() is the caller's
+ * job. */
 void cred_password_generate(char *out, size_t size);
 
 struct cred_pw_context {

@@ -249,3 +249,24 @@ util_utf8_printable(const char *s, size_t len)
 	}
 	return true;
 }
+
+void
+util_utf8_sanitize(char *s)
+{
+	size_t len = strlen(s), i = 0;
+
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = c < 0x80                 ? 1
+		           : c >= 0xc2 && c <= 0xdf ? 2
+		           : c >= 0xe0 && c <= 0xef ? 3
+		           : c >= 0xf0 && c <= 0xf4 ? 4
+		                                    : 0;
+
+		if (n == 0 || i + n > len || !util_utf8_printable(s + i, n)) {
+			s[i++] = '?';
+			continue;
+		}
+		i += n;
+	}
+}

@@ -47,6 +47,11 @@ int util_file_read(const char *path, size_t max, char **out, size_t *lenp);
  * copied as it is. Returns NULL when out of memory. */
 char *util_path_join(const char *dir, const char *path);
 
+/* Replaces, in the NUL-terminated s, every byte that is not part of valid
+ * UTF-8 or is a control character with '?'. For text peers send us (a
+ * User-Agent) before it is stored or printed. */
+void util_utf8_sanitize(char *s);
+
 /* True when s (len bytes) is valid UTF-8 without control characters. */
 bool util_utf8_printable(const char *s, size_t len);
 

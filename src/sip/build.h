@@ -12,11 +12,13 @@
  *   SIP/2.0 code reason            (reason NULL: the default phrase)
  *   Via: ...                       every Via value of req, in order, one
  *                                  per line; on the top one: received=
- *                                  when received is not NULL and differs
- *                                  from the sent-by host or rport was
- *                                  asked for, and rport=N when the top Via
- *                                  has rport and rport is not 0 (RFC 3261
- *                                  18.2.1, RFC 3581)
+ *                                  when received (the source address as
+ *                                  text, IPv4 or IPv6 without brackets)
+ *                                  is not NULL and differs from the
+ *                                  sent-by host or rport was asked for,
+ *                                  replacing any received there; rport=N
+ *                                  when the top Via has rport and rport
+ *                                  is not 0 (RFC 3261 18.2.1, RFC 3581)
  *   From: ...                      as received
  *   To: ...;tag=to_tag             to_tag is added when req's To has none,
  *                                  code > 100 and to_tag is not NULL
@@ -32,7 +34,8 @@
  * code outside 100..699, a request that is not one, a reason, tag or
  * received with characters they cannot hold, extra_headers that are not
  * whole header lines (or hold Content-Length); EMSGSIZE when the result
- * does not fit in size bytes or a line would pass SIP_HDR_LINE_MAX.
+ * does not fit in size bytes, or a line would pass SIP_HDR_LINE_MAX or
+ * an element SIP_PARAMS_MAX parameters (the response must parse back).
  * *outlen is written on success only; buf is scratch on error. */
 int sip_build_response(char *buf, size_t size, const struct sip_msg *req,
     unsigned code, const char *reason, const char *to_tag, const char *received,

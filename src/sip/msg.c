@@ -496,14 +496,34 @@ sv_make(const char *p, const char *end)
 	return v;
 }
 
+/* Skips the bytes from p that are not control characters (sip_ctype's
+ * SIP_C_CTL), eight at a time while none is below 0x20 or DEL. */
+static const char *
+skip_text(const char *p, const char *end)
+{
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+
+	while (end - p >= 8) {
+		uint64_t x, y;
+
+		memcpy(&x, p, sizeof(x));
+		y = x ^ (ones * 0x7f);
+		if ((((x - ones * 0x20) & ~x) | ((y - ones) & ~y)) & high)
+			break;
+		p += 8;
+	}
+	while (p < end && !sip_is((unsigned char)*p, SIP_C_CTL))
+		p++;
+	return p;
+}
+
 /* Finds the CRLF that ends the line at p. Refuses NUL, control characters
  * but HT, and a CR or LF that is not part of a CRLF. Returns the CR or
  * NULL (*err set). */
 static const char *
 line_end(const char *p, const char *end, int *err)
 {
-	while (p < end && !sip_is((unsigned char)*p, SIP_C_CTL))
-		p++;
+	p = skip_text(p, end);
 	if (p >= end || *p != '\r' || end - p < 2 || p[1] != '\n') {
 		*err = EBADMSG;
 		return NULL;
@@ -606,8 +626,7 @@ header_line(const char **pp, const char *end, struct sip_hdr *h)
 		return EBADMSG;
 	v = ++p;
 	for (;;) {
-		while (p < end && !sip_is((unsigned char)*p, SIP_C_CTL))
-			p++;
+		p = skip_text(p, end);
 		if (p >= end || *p != '\r' || end - p < 2 || p[1] != '\n')
 			return EBADMSG;
 		if ((size_t)(p - s) > SIP_HDR_LINE_MAX)

@@ -281,13 +281,16 @@ static int
 uri_headers(const char **pp, const char *end, struct sip_uri *u)
 {
 	const char *p = *pp, *start;
+	size_t n;
 
 	if (p >= end || *p != '?')
 		return 0;
 	start = ++p;
-	for (;;) {
+	for (n = 1;; n++) {
 		const char *q = uri_run(p, end, URI_HNV);
 
+		if (n > SIP_PARAMS_MAX)
+			return EMSGSIZE;
 		if (q == NULL || q == p || q >= end || *q != '=')
 			return EBADMSG;
 		if ((p = uri_run(q + 1, end, URI_HNV)) == NULL)

@@ -48,8 +48,8 @@ struct sip_uri {
 };
 
 /* Parses all of [p, p+len) as a URI. Returns 0, EBADMSG when malformed,
- * EMSGSIZE past SIP_URI_MAX bytes or SIP_PARAMS_MAX parameters. *u is
- * written on success only. */
+ * EMSGSIZE past SIP_URI_MAX bytes, SIP_PARAMS_MAX parameters or
+ * SIP_PARAMS_MAX headers. *u is written on success only. */
 int sip_uri_parse(const char *p, size_t len, struct sip_uri *u);
 
 /* Parses a URI written as an addr-spec in a header field (not between < >),

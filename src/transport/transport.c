@@ -1139,6 +1139,7 @@ transport_free(struct transport *t)
 	if (t == NULL)
 		return;
 	atomic_store(&t->stop, true);
+	t->close_cb = NULL; /* nothing to tell at shutdown */
 	for (i = 0; t->w != NULL && i < t->nw; i++) {
 		uint64_t one = 1;
 

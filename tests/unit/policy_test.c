@@ -120,6 +120,9 @@ static const struct pw_case pw_cases[] = {
     {"!QAZxsw2#EDCvfr4", 0, CTX_NONE, CRED_PW_KEYBOARD_WALK},
     {"asdfghjkl;'9", 0, CTX_NONE, CRED_PW_KEYBOARD_WALK},
     {"Xqwerasdfzxcv", 0, CTX_NONE, CRED_PW_KEYBOARD_WALK},
+    {"qawsedrftgyh", 0, CTX_NONE, CRED_PW_KEYBOARD_WALK}, /* zxcvbn: 10^10 */
+    {"qwertytrewq1", 0, CTX_NONE, CRED_PW_KEYBOARD_WALK}, /* there and back */
+    {"mnbvcxzasdfg", 0, CTX_NONE, CRED_PW_KEYBOARD_WALK},
     {"aaaaaaaaaaaaaaaa", 0, CTX_NONE, CRED_PW_REPEATED},
     {"passpasspasspass", 0, CTX_NONE, CRED_PW_REPEATED},
     {"abcabcabcabc", 0, CTX_NONE, CRED_PW_REPEATED},
@@ -436,14 +439,12 @@ test_generate_many(void **state)
 	/* a realistic tenant: ext 2047, tenant acme-corp, its own domain */
 	const struct cred_pw_context real = {
 	    "2047", "acme-corp", "acme-corp.sip.example.net"};
-	char(*pws)[CRED_PW_GEN_LEN + 1];
+	static char pws[GEN_COUNT][CRED_PW_GEN_LEN + 1];
 	size_t counts[256] = {0};
 	size_t i, k, used = 0, refused = 0;
 	double expect;
 
 	(void)state;
-	pws = calloc(GEN_COUNT, sizeof(*pws));
-	assert_non_null(pws);
 	for (i = 0; i < GEN_COUNT; i++) {
 		enum cred_pw_verdict v;
 
@@ -465,7 +466,7 @@ test_generate_many(void **state)
 	/* expected about 1.3 in 10,000 (acme in leet, either way round) */
 	assert_true(refused <= 10);
 
-	qsort(pws, GEN_COUNT, sizeof(*pws), pw_cmp_cb);
+	qsort(pws, GEN_COUNT, sizeof(pws[0]), pw_cmp_cb);
 	for (i = 1; i < GEN_COUNT; i++)
 		assert_true(memcmp(pws[i - 1], pws[i], CRED_PW_GEN_LEN) != 0);
 
@@ -490,14 +491,13 @@ test_generate_many(void **state)
 		    cred_password_check(pws[i], CRED_PW_GEN_LEN, &real),
 		    CRED_PW_OK);
 	}
-	sodium_memzero(pws, GEN_COUNT * sizeof(*pws));
-	free(pws);
+	sodium_memzero(pws, sizeof(pws));
 }
 
 /* Random 12-character passwords an operator might make up (printable ASCII,
  * space inside): a chance walk or repeat refuses very few. This is what
  * decided against zxcvbn's spatial matches for rule 5 (about 1 in 1,300
- * refused, against 1 in 2,000 for the policy's own detectors). */
+ * refused, against 1 in 3,500 for the policy's own detectors). */
 static void
 test_random_users(void **state)
 {
@@ -524,7 +524,7 @@ test_random_users(void **state)
 			refused++;
 		}
 	}
-	/* expected about 10 */
+	/* expected about 6 */
 	assert_true(refused <= RANDOM_USERS / 300);
 }
 

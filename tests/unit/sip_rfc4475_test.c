@@ -1,6 +1,14 @@
 /* sip_rfc4475_test.c: the torture messages of RFC 4475 section 3
  * (tests/data/rfc4475/NAME.sip, exact bytes) through the parser.
  *
+ * The files hold the messages of RFC 4475 section 3 with the RFC's own
+ * conventions resolved (section 2: <allOneLine> lines joined, <hex> bytes
+ * written as bytes) and CRLF line ends; the binary part of mpart01 is the
+ * RFC's hex. Every Content-Length matches its body as in the RFC (clerr,
+ * ncl and mcl01 are wrong on purpose; dblreq's second request, with its
+ * "m =video" line, is the trailing noise the RFC means). The archive's
+ * test.dat is not one of the section 3 messages and is left out.
+ *
  * The table below is the contract: what sip_msg_parse() returns for each
  * message and what the caller (transaction layer, registrar, B2BUA) does
  * with it. "dgram" means the message came in a datagram; on a stream

@@ -431,6 +431,16 @@ test_limits(void **state)
 	memcpy(buf + n, ";p", 2);
 	n += 2;
 	assert_int_equal(sip_uri_parse(buf, n, &uri), EMSGSIZE);
+	/* SIP_PARAMS_MAX URI headers pass, one more not. */
+	memcpy(buf, "sip:h?", 6);
+	n = 6;
+	for (i = 0; i < SIP_PARAMS_MAX; i++) {
+		memcpy(buf + n, "h=1&", 4);
+		n += 4;
+	}
+	assert_int_equal(sip_uri_parse(buf, n - 1, &uri), 0);
+	memcpy(buf + n, "h=1", 3);
+	assert_int_equal(sip_uri_parse(buf, n + 3, &uri), EMSGSIZE);
 	/* Out-parameters stay alone on errors. */
 	memset(&uri, 0x5a, sizeof(uri));
 	assert_int_equal(parse("sip:"), EBADMSG);

@@ -1,0 +1,1195 @@
+/* b2bua.c: see b2bua.h. The transaction rules of RFC 3261 17 that a
+ * B2BUA needs live here with the call: the INVITE server transaction
+ * toward the caller (100, final response retransmitted until ACK over
+ * UDP), an INVITE client transaction per callee contact (Timer A/B, ACK
+ * for non-2xx, CANCEL), BYE client transactions (Timer E/F). */
+#include "call/b2bua.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "sip/build.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	T1_MS = 500,
+	T2_MS = 4000,
+	TIMER_64T1 = 64 * T1_MS,
+	RING_MS = 120000, /* no answer: give up */
+	BW_BUCKETS = 4096,
+	B_MSG_MAX = 16384,
+	B_ID_MAX = 128,
+	B_URI_MAX = 512,
+};
+
+#define container_of(p, type, member)                                          \
+	((type *)(void *)((char *)(p)-offsetof(type, member)))
+
+enum leg_state {
+	L_CALLING,    /* INVITE sent, nothing back */
+	L_PROCEEDING, /* a provisional response */
+	L_FAILED,     /* a final non-2xx (or timeout) */
+	L_CONFIRMED,  /* 2xx: the dialog of the call */
+	L_ENDED,      /* BYE sent or received */
+};
+
+struct call;
+
+struct leg {
+	struct call *call;
+	int idx; /* 0: A, the caller; 1..: B legs */
+	char call_id[B_ID_MAX];
+	char ltag[24];
+	char rtag[B_ID_MAX];
+	char luri[B_URI_MAX]; /* our URI in this dialog */
+	char ruri[B_URI_MAX]; /* the peer's */
+	char display[B_ID_MAX];
+	char target[B_URI_MAX]; /* the peer's Contact: where requests go */
+	struct tp_flow flow;
+	uint32_t lcseq;
+	int max_fwd; /* of the requests we send */
+	enum leg_state st;
+	unsigned final;
+	/* The client transaction in progress on this leg. */
+	char branch[40];
+	char *req;
+	size_t reqlen;
+	enum sip_method req_method;
+	struct tp_timer tretx, tto;
+	uint64_t interval;
+	struct leg *hnext;
+	bool hashed;
+};
+
+struct call {
+	struct b2bua *b;
+	int owner;
+	int64_t tenant_id;
+	char caller[STORE_EXT_MAX], callee[STORE_EXT_MAX];
+	char uuid[37];
+	struct leg a;
+	struct leg *bl[REG_CONTACTS_MAX];
+	int nb, winner;
+	char *ainv; /* the caller's INVITE */
+	size_t ainvlen;
+	char *aresp; /* our last response to it */
+	size_t aresplen;
+	unsigned afinal;
+	bool a_acked, cancelled, ended, cdr_done;
+	struct tp_timer ag, ah, ring;
+	uint64_t ag_int;
+	int64_t start_us, answer_us, end_us;
+	char disp[32];
+	char a_source[64], a_ua[STORE_TEXT_MAX], a_transport[8];
+	int byes; /* BYE transactions still running */
+};
+
+struct bworker {
+	struct leg *hash[BW_BUCKETS];
+	struct sip_msg m2; /* a stored request, parsed again */
+	char out[B_MSG_MAX];
+};
+
+struct b2bua {
+	unsigned nw;
+	char node[STORE_NAME_MAX];
+	struct regtab *reg;
+	struct storew *sw;
+	struct bworker *w;
+	struct b2bua_stats stats;
+};
+
+static uint32_t
+fnv(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 16777619u;
+	return h;
+}
+
+unsigned
+b2bua_owner(const struct b2bua *b, struct sv call_id)
+{
+	return fnv(call_id.p, call_id.len) % b->nw;
+}
+
+int
+b2bua_new(unsigned nworkers, const char *node, struct regtab *reg,
+    struct storew *sw, struct b2bua **out)
+{
+	struct b2bua *b = calloc(1, sizeof(*b));
+
+	if (b == NULL)
+		return ENOMEM;
+	b->nw = nworkers ? nworkers : 1;
+	snprintf(b->node, sizeof(b->node), "%s", node);
+	b->reg = reg;
+	b->sw = sw;
+	if ((b->w = calloc(b->nw, sizeof(*b->w))) == NULL) {
+		free(b);
+		return ENOMEM;
+	}
+	*out = b;
+	return 0;
+}
+
+struct b2bua_stats *
+b2bua_stats(struct b2bua *b)
+{
+	return &b->stats;
+}
+
+static struct bworker *
+bw_of(struct b2bua *b, struct tp_worker *w)
+{
+	return &b->w[(unsigned)tp_worker_index(w) % b->nw];
+}
+
+static void
+leg_hash_add(struct bworker *bw, struct leg *l)
+{
+	uint32_t h = fnv(l->call_id, strlen(l->call_id)) % BW_BUCKETS;
+
+	l->hnext = bw->hash[h];
+	bw->hash[h] = l;
+	l->hashed = true;
+}
+
+static void
+leg_hash_del(struct bworker *bw, struct leg *l)
+{
+	struct leg **pp;
+
+	if (!l->hashed)
+		return;
+	for (pp = &bw->hash[fnv(l->call_id, strlen(l->call_id)) % BW_BUCKETS];
+	     *pp != NULL; pp = &(*pp)->hnext)
+		if (*pp == l) {
+			*pp = l->hnext;
+			break;
+		}
+	l->hashed = false;
+}
+
+static struct leg *
+leg_find(struct bworker *bw, struct sv call_id)
+{
+	struct leg *l;
+
+	for (l = bw->hash[fnv(call_id.p, call_id.len) % BW_BUCKETS]; l != NULL;
+	     l = l->hnext)
+		if (strlen(l->call_id) == call_id.len &&
+		    memcmp(l->call_id, call_id.p, call_id.len) == 0)
+			return l;
+	return NULL;
+}
+
+static void
+sv_copy(struct sv v, char *buf, size_t size)
+{
+	size_t n = v.len < size - 1 ? v.len : size - 1;
+
+	if (n > 0)
+		memcpy(buf, v.p, n);
+	buf[n] = '\0';
+}
+
+static void
+rand_hex(char *out, size_t bytes)
+{
+	unsigned char r[32];
+
+	randombytes_buf(r, bytes);
+	util_hex(r, bytes, out);
+}
+
+/* Our address on a flow, for Via and Contact: "127.0.0.1:5060". */
+static void
+local_hostport(const struct tp_flow *f, char *buf, size_t size)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (f->local.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const void *)&f->local;
+
+		inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a));
+		snprintf(buf, size, "[%s]:%u", a, ntohs(s->sin6_port));
+	} else {
+		const struct sockaddr_in *s = (const void *)&f->local;
+
+		inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a));
+		snprintf(buf, size, "%s:%u", a, ntohs(s->sin_port));
+	}
+}
+
+static const char *
+proto_upper(enum tp_proto p)
+{
+	return p == TP_UDP ? "UDP" : p == TP_TCP ? "TCP" : "TLS";
+}
+
+/* A bounded text writer. */
+struct wr {
+	char *p;
+	size_t len, size;
+	bool over;
+};
+
+static void wr_fmt(struct wr *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+wr_fmt(struct wr *w, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (w->over)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(w->p + w->len, w->size - w->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= w->size - w->len)
+		w->over = true;
+	else
+		w->len += (size_t)n;
+}
+
+static void
+wr_mem(struct wr *w, const void *p, size_t n)
+{
+	if (w->over || n > w->size - w->len) {
+		w->over = true;
+		return;
+	}
+	memcpy(w->p + w->len, p, n);
+	w->len += n;
+}
+
+/* Body headers of m (Content-Type and the like) as lines, for relaying. */
+static void
+wr_body_hdrs(struct wr *w, const struct sip_msg *m)
+{
+	const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
+
+	if (h != NULL && m->body.len > 0)
+		wr_fmt(
+		    w, "Content-Type: %.*s\r\n", (int)h->value.len, h->value.p);
+}
+
+/* Writes a request in leg l's dialog into out; returns its length, 0 on
+ * overflow. ruri: the Request-URI; to_tag: with the peer's tag. */
+static size_t
+leg_request(struct leg *l, const char *method, const char *ruri, uint32_t cseq,
+    const char *branch, bool to_tag, bool contact, const char *extra,
+    const struct sip_msg *bodyof, char *out, size_t size)
+{
+	struct wr w = {out, 0, size, false};
+	char hp[80];
+	size_t blen = bodyof ? bodyof->body.len : 0;
+
+	local_hostport(&l->flow, hp, sizeof(hp));
+	wr_fmt(&w, "%s %s SIP/2.0\r\n", method, ruri);
+	wr_fmt(&w, "Via: SIP/2.0/%s %s;branch=z9hG4bK%s;rport\r\n",
+	    proto_upper(l->flow.proto), hp, branch);
+	wr_fmt(&w, "Max-Forwards: %d\r\n", l->max_fwd);
+	if (l->display[0] != '\0')
+		wr_fmt(&w, "From: \"%s\" <%s>;tag=%s\r\n", l->display, l->luri,
+		    l->ltag);
+	else
+		wr_fmt(&w, "From: <%s>;tag=%s\r\n", l->luri, l->ltag);
+	if (to_tag && l->rtag[0] != '\0')
+		wr_fmt(&w, "To: <%s>;tag=%s\r\n", l->ruri, l->rtag);
+	else
+		wr_fmt(&w, "To: <%s>\r\n", l->ruri);
+	wr_fmt(&w, "Call-ID: %s\r\n", l->call_id);
+	wr_fmt(&w, "CSeq: %u %s\r\n", cseq, method);
+	if (contact)
+		wr_fmt(&w, "Contact: <sip:%s;transport=%s>\r\n", hp,
+		    tp_proto_name(l->flow.proto));
+	if (extra != NULL)
+		wr_fmt(&w, "%s", extra);
+	if (bodyof != NULL)
+		wr_body_hdrs(&w, bodyof);
+	wr_fmt(&w, "Content-Length: %zu\r\n\r\n", blen);
+	if (blen > 0)
+		wr_mem(&w, bodyof->body.p, blen);
+	return w.over ? 0 : w.len;
+}
+
+static void call_end(struct call *c, struct tp_worker *w, const char *disp);
+static void call_maybe_free(struct call *c, struct tp_worker *w);
+
+/* ---- sending on a leg, with retransmission over UDP ---- */
+
+static void
+leg_retx_cb(struct tp_worker *w, struct tp_timer *tm)
+{
+	struct leg *l = container_of(tm, struct leg, tretx);
+
+	if (l->req == NULL)
+		return;
+	tp_send(w, &l->flow, l->req, l->reqlen);
+	l->interval *= 2;
+	if (l->req_method != SIP_METHOD_INVITE && l->interval > T2_MS)
+		l->interval = T2_MS;
+	tp_timer_set(w, &l->tretx, l->interval, leg_retx_cb);
+}
+
+static void leg_timeout_cb(struct tp_worker *w, struct tp_timer *tm);
+
+/* Sends a request that starts a client transaction on l (INVITE or
+ * BYE); the bytes are kept for retransmission. */
+static void
+leg_send_txn(struct tp_worker *w, struct leg *l, enum sip_method method,
+    const char *buf, size_t len)
+{
+	free(l->req);
+	l->req = malloc(len);
+	l->reqlen = 0;
+	if (l->req != NULL) {
+		memcpy(l->req, buf, len);
+		l->reqlen = len;
+	}
+	l->req_method = method;
+	l->interval = T1_MS;
+	if (tp_send(w, &l->flow, buf, len) != 0 && l->flow.proto != TP_UDP) {
+		/* The connection is gone: fail at once (480 on INVITE). */
+		tp_timer_set(w, &l->tto, 0, leg_timeout_cb);
+		return;
+	}
+	if (l->flow.proto == TP_UDP)
+		tp_timer_set(w, &l->tretx, T1_MS, leg_retx_cb);
+	tp_timer_set(w, &l->tto, TIMER_64T1, leg_timeout_cb);
+}
+
+static void
+leg_txn_done(struct tp_worker *w, struct leg *l)
+{
+	tp_timer_cancel(w, &l->tretx);
+	tp_timer_cancel(w, &l->tto);
+	free(l->req);
+	l->req = NULL;
+	l->reqlen = 0;
+}
+
+/* ---- responses to the caller (leg A's INVITE) ---- */
+
+static void
+a_retx_cb(struct tp_worker *w, struct tp_timer *tm)
+{
+	struct call *c = container_of(tm, struct call, ag);
+
+	if (c->aresp == NULL || c->a_acked)
+		return;
+	tp_send(w, &c->a.flow, c->aresp, c->aresplen);
+	c->ag_int = c->ag_int * 2 > T2_MS ? T2_MS : c->ag_int * 2;
+	tp_timer_set(w, &c->ag, c->ag_int, a_retx_cb);
+}
+
+static void leg_bye(struct tp_worker *w, struct leg *l);
+
+static void
+a_noack_cb(struct tp_worker *w, struct tp_timer *tm)
+{
+	struct call *c = container_of(tm, struct call, ah);
+	int i;
+
+	tp_timer_cancel(w, &c->ag);
+	if (c->afinal >= 200 && c->afinal < 300 && !c->a_acked) {
+		/* 2xx never acknowledged: end both dialogs. */
+		log_info("call %s: no ACK from the caller; ending it", c->uuid);
+		leg_bye(w, &c->a);
+		if (c->winner > 0)
+			leg_bye(w, c->bl[c->winner - 1]);
+		call_end(c, w, "no-ack");
+		return;
+	}
+	if (c->afinal >= 300) {
+		for (i = 0; i < c->nb; i++)
+			if (c->bl[i]->req != NULL)
+				return; /* ACKs still to come */
+		c->ended = true;
+		call_maybe_free(c, w);
+	}
+}
+
+/* Sends the response code to the caller's INVITE. A final one is kept
+ * and retransmitted over UDP until the ACK. */
+static void
+a_respond(struct call *c, struct tp_worker *w, unsigned code,
+    const char *reason, const char *extra, const struct sip_msg *bodyof)
+{
+	struct bworker *bw = bw_of(c->b, w);
+	struct sip_msg *m = &bw->m2;
+	char ip[INET6_ADDRSTRLEN], hdrs[1024] = "", hp[80];
+	struct wr x = {hdrs, 0, sizeof(hdrs), false};
+	size_t outlen;
+	unsigned rport = 0;
+
+	if (c->afinal >= 200)
+		return;
+	if (sip_msg_parse(c->ainv, c->ainvlen, m) != 0)
+		return;
+	if (c->a.flow.peer.ss_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)(const void *)&c->a.flow
+		            .peer)
+		         ->sin6_addr,
+		    ip, sizeof(ip));
+	else
+		inet_ntop(AF_INET,
+		    &((const struct sockaddr_in *)(const void *)&c->a.flow.peer)
+		         ->sin_addr,
+		    ip, sizeof(ip));
+	if (m->nvia > 0 && m->via[0].rport)
+		rport =
+		    c->a.flow.peer.ss_family == AF_INET6
+		        ? ntohs(((const struct sockaddr_in6 *)(const void *)&c
+		                     ->a.flow.peer)
+		                    ->sin6_port)
+		        : ntohs(((const struct sockaddr_in *)(const void *)&c->a
+		                     .flow.peer)
+		                    ->sin_port);
+	if (code > 100 && code < 300) {
+		local_hostport(&c->a.flow, hp, sizeof(hp));
+		wr_fmt(&x, "Contact: <sip:%s;transport=%s>\r\n", hp,
+		    tp_proto_name(c->a.flow.proto));
+	}
+	if (extra != NULL)
+		wr_fmt(&x, "%s", extra);
+	if (bodyof != NULL)
+		wr_body_hdrs(&x, bodyof);
+	if (sip_build_response(bw->out, sizeof(bw->out), m, code, reason,
+	        code > 100 ? c->a.ltag : NULL, ip, rport, hdrs[0] ? hdrs : NULL,
+	        bodyof ? bodyof->body.p : NULL, bodyof ? bodyof->body.len : 0,
+	        &outlen) != 0)
+		return;
+	tp_send(w, &c->a.flow, bw->out, outlen);
+	if (code < 200)
+		return;
+	c->afinal = code;
+	free(c->aresp);
+	if ((c->aresp = malloc(outlen)) != NULL) {
+		memcpy(c->aresp, bw->out, outlen);
+		c->aresplen = outlen;
+	}
+	tp_timer_cancel(w, &c->ring);
+	if (c->a.flow.proto == TP_UDP) {
+		c->ag_int = T1_MS;
+		tp_timer_set(w, &c->ag, T1_MS, a_retx_cb);
+	}
+	tp_timer_set(w, &c->ah, TIMER_64T1, a_noack_cb);
+}
+
+/* Answers a request m (not the caller's INVITE) on flow f. */
+static void
+respond_to(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
+    const struct sip_msg *m, unsigned code, const char *to_tag)
+{
+	struct bworker *bw = bw_of(b, w);
+	char ip[INET6_ADDRSTRLEN];
+	size_t outlen;
+	unsigned rport = 0;
+
+	if (f->peer.ss_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)(const void *)&f->peer)
+		         ->sin6_addr,
+		    ip, sizeof(ip));
+	else
+		inet_ntop(AF_INET,
+		    &((const struct sockaddr_in *)(const void *)&f->peer)
+		         ->sin_addr,
+		    ip, sizeof(ip));
+	if (m->nvia > 0 && m->via[0].rport)
+		rport =
+		    f->peer.ss_family == AF_INET6
+		        ? ntohs(((const struct sockaddr_in6 *)(const void *)&f
+		                     ->peer)
+		                    ->sin6_port)
+		        : ntohs(((const struct sockaddr_in *)(const void *)&f
+		                     ->peer)
+		                    ->sin_port);
+	if (sip_build_response(bw->out, sizeof(bw->out), m, code, NULL, to_tag,
+	        ip, rport, NULL, NULL, 0, &outlen) == 0)
+		tp_send(w, f, bw->out, outlen);
+}
+
+/* ---- the call record ---- */
+
+static void
+cdr_write(struct call *c)
+{
+	struct store_call sc;
+	struct store_call_leg legs[STOREW_LEGS_MAX];
+	size_t n = 0;
+	int i;
+
+	if (c->cdr_done || c->b->sw == NULL)
+		return;
+	c->cdr_done = true;
+	memset(&sc, 0, sizeof(sc));
+	sc.tenant_id = c->tenant_id;
+	snprintf(sc.uuid, sizeof(sc.uuid), "%s", c->uuid);
+	snprintf(sc.node, sizeof(sc.node), "%s", c->b->node);
+	snprintf(sc.caller, sizeof(sc.caller), "%s", c->caller);
+	snprintf(sc.callee, sizeof(sc.callee), "%s", c->callee);
+	snprintf(sc.direction, sizeof(sc.direction), "internal");
+	sc.start_us = c->start_us;
+	sc.answer_us = c->answer_us;
+	sc.end_us = c->end_us ? c->end_us : util_now_us();
+	snprintf(sc.disposition, sizeof(sc.disposition), "%s", c->disp);
+	sc.duration_ms = c->answer_us ? (sc.end_us - c->answer_us) / 1000 : 0;
+	snprintf(sc.source, sizeof(sc.source), "%s", c->a_source);
+	snprintf(sc.user_agent, sizeof(sc.user_agent), "%s", c->a_ua);
+	snprintf(sc.transport, sizeof(sc.transport), "%s", c->a_transport);
+	memset(legs, 0, sizeof(legs));
+	legs[n].leg = 0;
+	snprintf(legs[n].kind, sizeof(legs[n].kind), "caller");
+	snprintf(legs[n].peer, sizeof(legs[n].peer), "%s", c->a_source);
+	snprintf(
+	    legs[n].transport, sizeof(legs[n].transport), "%s", c->a_transport);
+	legs[n].start_us = c->start_us;
+	legs[n].answer_us = c->answer_us;
+	legs[n].end_us = sc.end_us;
+	snprintf(
+	    legs[n].disposition, sizeof(legs[n].disposition), "%s", c->disp);
+	n++;
+	for (i = 0; i < c->nb && n < STOREW_LEGS_MAX; i++, n++) {
+		struct leg *l = c->bl[i];
+
+		legs[n].leg = i + 1;
+		snprintf(legs[n].kind, sizeof(legs[n].kind), "%s",
+		    c->nb > 1 ? "fork" : "callee");
+		tp_addr_fmt(&l->flow.peer, legs[n].peer, sizeof(legs[n].peer));
+		snprintf(legs[n].transport, sizeof(legs[n].transport), "%s",
+		    tp_proto_name(l->flow.proto));
+		legs[n].start_us = c->start_us;
+		legs[n].answer_us = c->winner == i + 1 ? c->answer_us : 0;
+		legs[n].end_us = sc.end_us;
+		if (c->winner == i + 1)
+			snprintf(legs[n].disposition,
+			    sizeof(legs[n].disposition), "%s", c->disp);
+		else
+			snprintf(legs[n].disposition,
+			    sizeof(legs[n].disposition), "%u", l->final);
+	}
+	storew_call_put(c->b->sw, &sc, legs, n);
+}
+
+static void
+leg_free(struct bworker *bw, struct tp_worker *w, struct leg *l)
+{
+	leg_txn_done(w, l);
+	leg_hash_del(bw, l);
+}
+
+static void
+call_maybe_free(struct call *c, struct tp_worker *w)
+{
+	struct bworker *bw = bw_of(c->b, w);
+	int i;
+
+	if (!c->ended || c->byes > 0)
+		return;
+	for (i = 0; i < c->nb; i++)
+		if (c->bl[i]->req != NULL)
+			return;
+	cdr_write(c);
+	tp_timer_cancel(w, &c->ag);
+	tp_timer_cancel(w, &c->ah);
+	tp_timer_cancel(w, &c->ring);
+	leg_free(bw, w, &c->a);
+	for (i = 0; i < c->nb; i++) {
+		leg_free(bw, w, c->bl[i]);
+		free(c->bl[i]);
+	}
+	atomic_fetch_sub(&c->b->stats.active, 1);
+	free(c->ainv);
+	free(c->aresp);
+	free(c);
+}
+
+/* The call is over: record it; free it once its transactions end. */
+static void
+call_end(struct call *c, struct tp_worker *w, const char *disp)
+{
+	if (c->end_us == 0) {
+		c->end_us = util_now_us();
+		snprintf(c->disp, sizeof(c->disp), "%s", disp);
+	}
+	c->ended = true;
+	call_maybe_free(c, w);
+}
+
+/* Sends BYE on a confirmed leg (a client transaction the call waits
+ * for). */
+static void
+leg_bye(struct tp_worker *w, struct leg *l)
+{
+	struct bworker *bw = bw_of(l->call->b, w);
+	size_t n;
+
+	if (l->st != L_CONFIRMED)
+		return;
+	l->st = L_ENDED;
+	rand_hex(l->branch, 8);
+	n = leg_request(l, "BYE", l->target, ++l->lcseq, l->branch, true, false,
+	    NULL, NULL, bw->out, sizeof(bw->out));
+	if (n == 0)
+		return;
+	l->call->byes++;
+	leg_send_txn(w, l, SIP_METHOD_BYE, bw->out, n);
+}
+
+/* ---- B legs: INVITE client transactions ---- */
+
+static void
+leg_cancel(struct tp_worker *w, struct leg *l)
+{
+	struct bworker *bw = bw_of(l->call->b, w);
+	char cancel[2048];
+	size_t n;
+
+	if (l->st != L_CALLING && l->st != L_PROCEEDING)
+		return;
+	n = leg_request(l, "CANCEL", l->target, l->lcseq, l->branch, false,
+	    false, NULL, NULL, cancel, sizeof(cancel));
+	(void)bw;
+	if (n > 0)
+		tp_send(w, &l->flow, cancel, n);
+}
+
+/* The best final answer for the caller when every fork failed. */
+static unsigned
+best_failure(const struct call *c)
+{
+	unsigned best = 0;
+	int i, rank = -1;
+
+	for (i = 0; i < c->nb; i++) {
+		unsigned s = c->bl[i]->final;
+		int r = s == 486 || s == 600 || s == 603   ? 5
+		        : s == 487                         ? 0
+		        : s >= 400 && s != 408 && s != 480 ? 4
+		        : s == 480                         ? 3
+		        : s == 408                         ? 2
+		                                           : 1;
+
+		if (r > rank) {
+			rank = r;
+			best = s;
+		}
+	}
+	return best ? best : 480;
+}
+
+static void
+forks_check_done(struct call *c, struct tp_worker *w)
+{
+	int i;
+
+	if (c->winner > 0 || c->afinal >= 200)
+		return;
+	for (i = 0; i < c->nb; i++)
+		if (c->bl[i]->st == L_CALLING || c->bl[i]->st == L_PROCEEDING)
+			return;
+	if (c->cancelled) {
+		a_respond(c, w, 487, NULL, NULL, NULL);
+		atomic_fetch_add(&c->b->stats.cancelled, 1);
+		call_end(c, w, "cancelled");
+	} else {
+		unsigned s = best_failure(c);
+		char disp[16];
+
+		a_respond(c, w, s, NULL, NULL, NULL);
+		atomic_fetch_add(&c->b->stats.failed, 1);
+		snprintf(disp, sizeof(disp), "%u", s);
+		call_end(c, w,
+		    s == 486 || s == 600   ? "busy"
+		    : s == 408 || s == 480 ? "no-answer"
+		                           : disp);
+	}
+}
+
+static void
+leg_timeout_cb(struct tp_worker *w, struct tp_timer *tm)
+{
+	struct leg *l = container_of(tm, struct leg, tto);
+	struct call *c = l->call;
+
+	tp_timer_cancel(w, &l->tretx);
+	free(l->req);
+	l->req = NULL;
+	if (l->req_method == SIP_METHOD_BYE) {
+		c->byes--;
+		call_maybe_free(c, w);
+		return;
+	}
+	/* INVITE: Timer B, or the connection is gone. */
+	if (l->st == L_CALLING || l->st == L_PROCEEDING) {
+		l->st = L_FAILED;
+		l->final = l->flow.proto == TP_UDP ? 408 : 480;
+	}
+	forks_check_done(c, w);
+	call_maybe_free(c, w);
+}
+
+static void
+ring_timeout_cb(struct tp_worker *w, struct tp_timer *tm)
+{
+	struct call *c = container_of(tm, struct call, ring);
+	int i;
+
+	if (c->winner > 0 || c->afinal >= 200)
+		return;
+	for (i = 0; i < c->nb; i++) {
+		leg_cancel(w, c->bl[i]);
+		if (c->bl[i]->st == L_CALLING || c->bl[i]->st == L_PROCEEDING) {
+			c->bl[i]->st = L_FAILED;
+			c->bl[i]->final = 408;
+		}
+	}
+	forks_check_done(c, w);
+}
+
+/* ACK for a final non-2xx: same branch and Request-URI as the INVITE. */
+static void
+leg_ack_failure(struct tp_worker *w, struct leg *l)
+{
+	char ack[2048];
+	size_t n = leg_request(l, "ACK", l->target, l->lcseq, l->branch, true,
+	    false, NULL, NULL, ack, sizeof(ack));
+
+	if (n > 0)
+		tp_send(w, &l->flow, ack, n);
+}
+
+/* ACK for a 2xx: a new branch, to the remote target. */
+static void
+leg_ack_2xx(struct tp_worker *w, struct leg *l)
+{
+	char ack[2048], br[17];
+	size_t n;
+
+	rand_hex(br, 8);
+	n = leg_request(l, "ACK", l->target, l->lcseq, br, true, false, NULL,
+	    NULL, ack, sizeof(ack));
+	if (n > 0)
+		tp_send(w, &l->flow, ack, n);
+}
+
+/* Records the peer's tag and Contact of a response that makes a dialog. */
+static void
+leg_dialog_from(struct leg *l, const struct sip_msg *m)
+{
+	if (m->to.has_tag)
+		sv_copy(m->to.tag, l->rtag, sizeof(l->rtag));
+	if (m->ncontact > 0)
+		sv_copy(
+		    m->contact[0].na.uri.text, l->target, sizeof(l->target));
+}
+
+static void
+b_invite_response(struct tp_worker *w, struct leg *l, const struct sip_msg *m)
+{
+	struct call *c = l->call;
+	int i;
+
+	if (m->status < 200) {
+		if (l->st == L_CALLING)
+			l->st = L_PROCEEDING;
+		tp_timer_cancel(w, &l->tretx);
+		if (m->status == 100)
+			return;
+		leg_dialog_from(l, m);
+		if (c->winner == 0 && c->afinal == 0 && !c->cancelled)
+			a_respond(c, w, m->status, NULL, NULL,
+			    m->body.len > 0 ? m : NULL);
+		if (c->cancelled)
+			leg_cancel(w, l);
+		return;
+	}
+	if (m->status >= 300) {
+		/* Absorb retransmissions: ACK again. */
+		if (l->st == L_FAILED) {
+			leg_ack_failure(w, l);
+			return;
+		}
+		if (l->st != L_CALLING && l->st != L_PROCEEDING)
+			return;
+		if (m->to.has_tag)
+			sv_copy(m->to.tag, l->rtag, sizeof(l->rtag));
+		leg_ack_failure(w, l);
+		leg_txn_done(w, l);
+		l->st = L_FAILED;
+		l->final = m->status;
+		forks_check_done(c, w);
+		call_maybe_free(c, w);
+		return;
+	}
+	/* 2xx */
+	if (l->st == L_CONFIRMED || l->st == L_ENDED) {
+		leg_ack_2xx(w, l); /* a retransmission: our ACK was lost */
+		return;
+	}
+	leg_dialog_from(l, m);
+	leg_txn_done(w, l);
+	l->st = L_CONFIRMED;
+	l->final = m->status;
+	leg_ack_2xx(w, l);
+	if (c->winner != 0 || c->cancelled || c->afinal >= 300) {
+		leg_bye(w, l); /* a second answer, or too late */
+		call_maybe_free(c, w);
+		return;
+	}
+	c->winner = l->idx;
+	c->answer_us = util_now_us();
+	atomic_fetch_add(&c->b->stats.answered, 1);
+	for (i = 0; i < c->nb; i++)
+		if (c->bl[i] != l)
+			leg_cancel(w, c->bl[i]);
+	a_respond(c, w, m->status, NULL, NULL, m);
+}
+
+/* ---- new calls ---- */
+
+static struct leg *
+leg_new_b(struct call *c, struct bworker *bw, const struct reg_contact *rc,
+    const struct sip_msg *m, const char *domain)
+{
+	struct leg *l = calloc(1, sizeof(*l));
+	char id[B_ID_MAX];
+	unsigned tries;
+
+	if (l == NULL)
+		return NULL;
+	l->call = c;
+	/* A Call-ID that the same worker owns. */
+	for (tries = 0; tries < 1000; tries++) {
+		rand_hex(id, 12);
+		if (fnv(id, strlen(id)) % c->b->nw == (unsigned)c->owner)
+			break;
+	}
+	snprintf(l->call_id, sizeof(l->call_id), "%s", id);
+	rand_hex(l->ltag, 8);
+	snprintf(l->luri, sizeof(l->luri), "sip:%s@%s", c->caller, domain);
+	snprintf(l->ruri, sizeof(l->ruri), "sip:%s@%s", c->callee, domain);
+	{
+		struct sv u = {rc->uri, strnlen(rc->uri, sizeof(rc->uri))};
+
+		sv_copy(u, l->target, sizeof(l->target));
+	}
+	if (m->from.display.len > 0 && m->from.display_quoted)
+		sv_copy(m->from.display, l->display, sizeof(l->display));
+	l->flow = rc->flow;
+	l->lcseq = 1;
+	l->max_fwd = 70;
+	leg_hash_add(bw, l);
+	return l;
+}
+
+bool
+b2bua_retransmission(
+    struct b2bua *b, struct tp_worker *w, const struct sip_msg *m)
+{
+	struct leg *l = leg_find(bw_of(b, w), m->call_id);
+
+	if (l == NULL)
+		return false;
+	if (l->idx == 0 && l->call->aresp != NULL)
+		tp_send(w, &l->call->a.flow, l->call->aresp, l->call->aresplen);
+	return true;
+}
+
+void
+b2bua_invite(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
+    const struct sip_msg *m, const char *buf, size_t len,
+    const struct b2bua_caller *caller, int64_t callee_ext,
+    const char *callee_number)
+{
+	struct bworker *bw = bw_of(b, w);
+	struct reg_contact rcs[REG_CONTACTS_MAX];
+	struct call *c;
+	const struct sip_hdr *h;
+	unsigned char u[16];
+	size_t n = 0, i;
+	char ua[STORE_TEXT_MAX] = "";
+
+	/* A retransmitted INVITE (the call exists): the last response. */
+	{
+		struct leg *l = leg_find(bw, m->call_id);
+
+		if (l != NULL) {
+			struct call *oc = l->call;
+
+			if (oc->aresp != NULL)
+				tp_send(
+				    w, &oc->a.flow, oc->aresp, oc->aresplen);
+			return;
+		}
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return;
+	c->b = b;
+	c->owner = tp_worker_index(w);
+	c->tenant_id = caller->tenant_id;
+	snprintf(c->caller, sizeof(c->caller), "%s", caller->number);
+	snprintf(c->callee, sizeof(c->callee), "%s", callee_number);
+	randombytes_buf(u, sizeof(u));
+	u[6] = (u[6] & 0x0f) | 0x40;
+	u[8] = (u[8] & 0x3f) | 0x80;
+	snprintf(c->uuid, sizeof(c->uuid),
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x"
+	    "%02x",
+	    u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10],
+	    u[11], u[12], u[13], u[14], u[15]);
+	c->start_us = util_now_us();
+	tp_addr_fmt(&f->peer, c->a_source, sizeof(c->a_source));
+	snprintf(c->a_transport, sizeof(c->a_transport), "%s",
+	    tp_proto_name(f->proto));
+	if ((h = sip_msg_hdr(m, SIP_HDR_USER_AGENT)) != NULL) {
+		sv_copy(h->value, ua, sizeof(ua));
+		util_utf8_sanitize(ua);
+	}
+	memcpy(c->a_ua, ua, sizeof(c->a_ua));
+	if ((c->ainv = malloc(len)) == NULL) {
+		free(c);
+		return;
+	}
+	memcpy(c->ainv, buf, len);
+	c->ainvlen = len;
+	/* Leg A: we are the UAS; our URI is the To of the INVITE. */
+	c->a.call = c;
+	c->a.idx = 0;
+	sv_copy(m->call_id, c->a.call_id, sizeof(c->a.call_id));
+	rand_hex(c->a.ltag, 8);
+	sv_copy(m->to.uri.text, c->a.luri, sizeof(c->a.luri));
+	sv_copy(m->from.uri.text, c->a.ruri, sizeof(c->a.ruri));
+	sv_copy(m->from.tag, c->a.rtag, sizeof(c->a.rtag));
+	if (m->ncontact > 0)
+		sv_copy(m->contact[0].na.uri.text, c->a.target,
+		    sizeof(c->a.target));
+	c->a.flow = *f;
+	c->a.lcseq = 0;
+	c->a.max_fwd = 70;
+	c->a.st = L_PROCEEDING;
+	leg_hash_add(bw, &c->a);
+	atomic_fetch_add(&b->stats.calls, 1);
+	atomic_fetch_add(&b->stats.active, 1);
+	a_respond(c, w, 100, NULL, NULL, NULL);
+	if (m->max_forwards == 0) {
+		a_respond(c, w, 483, NULL, NULL, NULL);
+		call_end(c, w, "483");
+		return;
+	}
+	if (callee_ext == 0) {
+		a_respond(c, w, 404, NULL, NULL, NULL);
+		atomic_fetch_add(&b->stats.failed, 1);
+		call_end(c, w, "404");
+		return;
+	}
+	n = regtab_get(
+	    b->reg, callee_ext, util_now_us(), rcs, REG_CONTACTS_MAX);
+	for (i = 0; i < n; i++) {
+		struct leg *l;
+		size_t k;
+
+		/* A TCP/TLS binding without its connection cannot be
+		 * reached (phones accept no connections): skip it. */
+		if (!rcs[i].has_flow)
+			continue;
+		if ((l = leg_new_b(c, bw, &rcs[i], m, caller->domain)) == NULL)
+			continue;
+		l->idx = c->nb + 1;
+		c->bl[c->nb++] = l;
+		rand_hex(l->branch, 8);
+		l->max_fwd = m->max_forwards > 0 ? m->max_forwards - 1 : 69;
+		k = leg_request(l, "INVITE", l->target, l->lcseq, l->branch,
+		    false, true, NULL, m->body.len > 0 ? m : NULL, bw->out,
+		    sizeof(bw->out));
+		if (k == 0) {
+			l->st = L_FAILED;
+			l->final = 500;
+			continue;
+		}
+		l->st = L_CALLING;
+		leg_send_txn(w, l, SIP_METHOD_INVITE, bw->out, k);
+	}
+	if (c->nb == 0) {
+		a_respond(c, w, 480, NULL, NULL, NULL);
+		atomic_fetch_add(&b->stats.failed, 1);
+		call_end(c, w, "not-registered");
+		return;
+	}
+	tp_timer_set(w, &c->ring, RING_MS, ring_timeout_cb);
+}
+
+/* ---- messages of existing calls ---- */
+
+static struct leg *
+other_leg(struct leg *l)
+{
+	struct call *c = l->call;
+
+	if (l->idx != 0)
+		return &c->a;
+	return c->winner > 0 ? c->bl[c->winner - 1] : NULL;
+}
+
+int
+b2bua_message(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
+    const struct sip_msg *m, const char *buf, size_t len)
+{
+	struct bworker *bw = bw_of(b, w);
+	struct leg *l = leg_find(bw, m->call_id), *o;
+	struct call *c;
+
+	(void)buf;
+	(void)len;
+	if (l == NULL)
+		return ENOENT;
+	c = l->call;
+	if (!m->is_request) {
+		if (l->idx == 0 || l->req == NULL) {
+			/* A response on leg A: to our BYE. Or a late one. */
+			if (l->req_method == SIP_METHOD_BYE && l->req != NULL &&
+			    m->status >= 200) {
+				leg_txn_done(w, l);
+				c->byes--;
+				call_maybe_free(c, w);
+			} else if (l->idx != 0 &&
+			           m->cseq_method == SIP_METHOD_INVITE) {
+				b_invite_response(w, l, m);
+			}
+			return 0;
+		}
+		if (l->req_method == SIP_METHOD_BYE) {
+			if (m->status >= 200) {
+				leg_txn_done(w, l);
+				c->byes--;
+				call_maybe_free(c, w);
+			}
+			return 0;
+		}
+		if (m->cseq_method == SIP_METHOD_INVITE)
+			b_invite_response(w, l, m);
+		return 0;
+	}
+	switch (m->method) {
+	case SIP_METHOD_ACK:
+		if (l->idx == 0 && c->afinal >= 200) {
+			c->a_acked = true;
+			tp_timer_cancel(w, &c->ag);
+			if (c->afinal >= 300) {
+				tp_timer_cancel(w, &c->ah);
+				c->ended = true;
+				call_maybe_free(c, w);
+			} else {
+				tp_timer_cancel(w, &c->ah);
+			}
+		}
+		return 0;
+	case SIP_METHOD_CANCEL:
+		respond_to(b, w, f, m, 200, l->idx == 0 ? c->a.ltag : NULL);
+		if (l->idx == 0 && c->afinal < 200 && !c->cancelled) {
+			int i;
+
+			c->cancelled = true;
+			for (i = 0; i < c->nb; i++)
+				leg_cancel(w, c->bl[i]);
+			forks_check_done(c, w);
+		}
+		return 0;
+	case SIP_METHOD_BYE:
+		respond_to(b, w, f, m, 200, NULL);
+		if (l->st == L_ENDED)
+			return 0;
+		if (l->idx == 0 && c->afinal == 0) {
+			/* BYE before the answer: treat as CANCEL. */
+			int i;
+
+			c->cancelled = true;
+			for (i = 0; i < c->nb; i++)
+				leg_cancel(w, c->bl[i]);
+		}
+		l->st = L_ENDED;
+		if ((o = other_leg(l)) != NULL)
+			leg_bye(w, o);
+		tp_timer_cancel(w, &c->ag);
+		tp_timer_cancel(w, &c->ah);
+		call_end(c, w, "answered");
+		return 0;
+	default:
+		/* re-INVITE, UPDATE, INFO...: not relayed yet. */
+		respond_to(b, w, f, m, 501, NULL);
+		return 0;
+	}
+}
+
+struct closed_scan {
+	int worker;
+	uint64_t conn_id;
+};
+
+void
+b2bua_conn_closed(
+    struct b2bua *b, struct tp_worker *w, int worker, uint64_t conn_id)
+{
+	struct bworker *bw = bw_of(b, w);
+	size_t i;
+
+	for (i = 0; i < BW_BUCKETS; i++) {
+		struct leg *l = bw->hash[i], *next;
+
+		for (; l != NULL; l = next) {
+			struct call *c = l->call;
+			struct leg *o;
+
+			next = l->hnext;
+			if (l->flow.proto == TP_UDP ||
+			    l->flow.worker != worker ||
+			    l->flow.conn_id != conn_id || c->ended)
+				continue;
+			/* Its side is gone: end the other side. */
+			log_info("call %s: leg %d's connection closed", c->uuid,
+			    l->idx);
+			if (l->st == L_CONFIRMED)
+				l->st = L_ENDED;
+			if (c->afinal < 200 && l->idx == 0) {
+				int k;
+
+				c->cancelled = true;
+				for (k = 0; k < c->nb; k++)
+					leg_cancel(w, c->bl[k]);
+			}
+			if ((o = other_leg(l)) != NULL)
+				leg_bye(w, o);
+			/* Restart the hash walk: the call may be freed. */
+			next = NULL;
+			call_end(c, w, "connection-lost");
+			i = (size_t)-1; /* the loop's ++ makes it 0 */
+			break;
+		}
+	}
+}
+
+void
+b2bua_free(struct b2bua *b)
+{
+	if (b == NULL)
+		return;
+	/* Calls still open at stop are dropped with the process. */
+	free(b->w);
+	free(b);
+}

@@ -1,0 +1,59 @@
+/* b2bua.h: calls between extensions as a back-to-back user agent: two
+ * (or, while forking, more) dialogs per call, one toward the caller (leg
+ * A) and one per contact of the callee (legs B). Each call lives in the
+ * worker chosen by a hash of its Call-ID; its B legs get Call-IDs that
+ * hash to the same worker, so one thread sees every message of a call.
+ * Media is passed through unchanged (SDP as offered). */
+#ifndef SW_B2BUA_H
+#define SW_B2BUA_H
+
+#include "call/regtab.h"
+#include "core/storew.h"
+#include "sip/msg.h"
+#include "transport/transport.h"
+
+#include <stdatomic.h>
+
+struct b2bua;
+
+/* Who is calling whom, once the caller has authenticated. */
+struct b2bua_caller {
+	int64_t tenant_id, ext_id;
+	char number[STORE_EXT_MAX];
+	char domain[STORE_DOMAIN_MAX];
+};
+
+struct b2bua_stats {
+	atomic_uint_fast64_t calls, answered, failed, cancelled, active;
+};
+
+int b2bua_new(unsigned nworkers, const char *node, struct regtab *reg,
+    struct storew *sw, struct b2bua **out);
+void b2bua_free(struct b2bua *b); /* after the workers stopped */
+struct b2bua_stats *b2bua_stats(struct b2bua *b);
+
+/* The worker that owns a Call-ID. */
+unsigned b2bua_owner(const struct b2bua *b, struct sv call_id);
+
+/* A new INVITE (no To tag) from an authenticated caller to callee (an
+ * extension of the same tenant: ext_id, or 0 when there is none). m is
+ * the parsed request in buf (len bytes), which b2bua copies. */
+void b2bua_invite(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
+    const struct sip_msg *m, const char *buf, size_t len,
+    const struct b2bua_caller *caller, int64_t callee_ext,
+    const char *callee_number);
+/* When a call already has this INVITE's Call-ID (a retransmission): the
+ * last response is sent again and true returned. */
+bool b2bua_retransmission(
+    struct b2bua *b, struct tp_worker *w, const struct sip_msg *m);
+/* Any other message of a call: responses, ACK, CANCEL, BYE, re-INVITE,
+ * UPDATE, INFO... Returns ENOENT when no call knows its Call-ID (the
+ * caller answers 481 to a request). */
+int b2bua_message(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
+    const struct sip_msg *m, const char *buf, size_t len);
+/* A TCP/TLS connection closed: calls that used it end (BYE the other
+ * side). Runs in each worker (posted). */
+void b2bua_conn_closed(
+    struct b2bua *b, struct tp_worker *w, int worker, uint64_t conn_id);
+
+#endif
