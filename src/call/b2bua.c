@@ -63,6 +63,8 @@ struct leg {
 	enum sip_method req_method;
 	struct tp_timer tretx, tto;
 	uint64_t interval;
+	bool relay;        /* the transaction relays the other side's */
+	uint32_t txn_cseq; /* its CSeq */
 	struct leg *hnext;
 	bool hashed;
 };
@@ -88,6 +90,18 @@ struct call {
 	char disp[32];
 	char a_source[64], a_ua[STORE_TEXT_MAX], a_transport[8];
 	int byes; /* BYE transactions still running */
+	/* An in-dialog request (re-INVITE, UPDATE, INFO...) being relayed
+	 * from leg rel_from to the other leg: one at a time per call. */
+	struct {
+		bool on;
+		int from;
+		struct tp_flow flow;
+		char *req; /* the request as received */
+		size_t reqlen;
+		uint32_t cseq;
+		char *resp; /* our final answer, for its retransmissions */
+		size_t resplen;
+	} rel;
 };
 
 struct bworker {
@@ -327,6 +341,8 @@ leg_request(struct leg *l, const char *method, const char *ruri, uint32_t cseq,
 }
 
 static void call_end(struct call *c, struct tp_worker *w, const char *disp);
+static void relay_answer(struct call *c, struct tp_worker *w, unsigned code,
+    const struct sip_msg *m);
 static void call_maybe_free(struct call *c, struct tp_worker *w);
 
 /* ---- sending on a leg, with retransmission over UDP ---- */
@@ -615,6 +631,8 @@ call_maybe_free(struct call *c, struct tp_worker *w)
 		free(c->bl[i]);
 	}
 	atomic_fetch_sub(&c->b->stats.active, 1);
+	free(c->rel.req);
+	free(c->rel.resp);
 	free(c->ainv);
 	free(c->aresp);
 	free(c);
@@ -736,6 +754,11 @@ leg_timeout_cb(struct tp_worker *w, struct tp_timer *tm)
 		call_maybe_free(c, w);
 		return;
 	}
+	if (l->relay) {
+		l->relay = false;
+		relay_answer(c, w, 408, NULL);
+		return;
+	}
 	/* INVITE: Timer B, or the connection is gone. */
 	if (l->st == L_CALLING || l->st == L_PROCEEDING) {
 		l->st = L_FAILED;
@@ -854,6 +877,7 @@ b_invite_response(struct tp_worker *w, struct leg *l, const struct sip_msg *m)
 		return;
 	}
 	c->winner = l->idx;
+	c->a.st = L_CONFIRMED; /* the caller's dialog, once we answer */
 	c->answer_us = util_now_us();
 	atomic_fetch_add(&c->b->stats.answered, 1);
 	for (i = 0; i < c->nb; i++)
@@ -1047,6 +1071,153 @@ other_leg(struct leg *l)
 	return c->winner > 0 ? c->bl[c->winner - 1] : NULL;
 }
 
+static struct leg *
+leg_by_idx(struct call *c, int idx)
+{
+	return idx == 0 ? &c->a : idx <= c->nb ? c->bl[idx - 1] : NULL;
+}
+
+/* Answers the relayed request with code (and m's body when m is not
+ * NULL), then forgets it; keeps the answer for retransmissions. */
+static void
+relay_answer(
+    struct call *c, struct tp_worker *w, unsigned code, const struct sip_msg *m)
+{
+	struct bworker *bw = bw_of(c->b, w);
+	struct sip_msg *rq = &bw->m2;
+	struct leg *x = leg_by_idx(c, c->rel.from);
+	char ip[INET6_ADDRSTRLEN], hdrs[512] = "", hp[80];
+	struct wr hw = {hdrs, 0, sizeof(hdrs), false};
+	size_t outlen;
+	unsigned rport = 0;
+
+	if (!c->rel.on || x == NULL ||
+	    sip_msg_parse(c->rel.req, c->rel.reqlen, rq) != 0)
+		goto out;
+	if (c->rel.flow.peer.ss_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)(const void *)&c->rel.flow
+		            .peer)
+		         ->sin6_addr,
+		    ip, sizeof(ip));
+	else
+		inet_ntop(AF_INET,
+		    &((const struct sockaddr_in *)(const void *)&c->rel.flow
+		            .peer)
+		         ->sin_addr,
+		    ip, sizeof(ip));
+	if (rq->nvia > 0 && rq->via[0].rport)
+		rport =
+		    c->rel.flow.peer.ss_family == AF_INET6
+		        ? ntohs(((const struct sockaddr_in6 *)(const void *)&c
+		                     ->rel.flow.peer)
+		                    ->sin6_port)
+		        : ntohs(((const struct sockaddr_in *)(const void *)&c
+		                     ->rel.flow.peer)
+		                    ->sin_port);
+	if (code >= 200 && code < 300 &&
+	    (rq->method == SIP_METHOD_INVITE ||
+	        rq->method == SIP_METHOD_UPDATE)) {
+		local_hostport(&c->rel.flow, hp, sizeof(hp));
+		wr_fmt(&hw, "Contact: <sip:%s;transport=%s>\r\n", hp,
+		    tp_proto_name(c->rel.flow.proto));
+	}
+	if (m != NULL)
+		wr_body_hdrs(&hw, m);
+	if (sip_build_response(bw->out, sizeof(bw->out), rq, code, NULL,
+	        x->ltag, ip, rport, hdrs[0] ? hdrs : NULL, m ? m->body.p : NULL,
+	        m ? m->body.len : 0, &outlen) != 0)
+		goto out;
+	tp_send(w, &c->rel.flow, bw->out, outlen);
+	free(c->rel.resp);
+	if ((c->rel.resp = malloc(outlen)) != NULL) {
+		memcpy(c->rel.resp, bw->out, outlen);
+		c->rel.resplen = outlen;
+	}
+out:
+	c->rel.on = false;
+	free(c->rel.req);
+	c->rel.req = NULL;
+}
+
+/* A request inside the call's dialog from leg l: sent on as a request
+ * of the other leg's dialog, its final answer sent back. */
+static void
+relay_request(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
+    struct leg *l, const struct sip_msg *m, const char *buf, size_t len)
+{
+	struct call *c = l->call;
+	struct bworker *bw = bw_of(b, w);
+	struct leg *o = other_leg(l);
+	char method[32];
+	size_t n;
+
+	/* A retransmission of the request we answered: answer again. */
+	if (!c->rel.on && c->rel.resp != NULL && c->rel.from == l->idx &&
+	    c->rel.cseq == m->cseq) {
+		tp_send(w, f, c->rel.resp, c->rel.resplen);
+		return;
+	}
+	if (c->rel.on && c->rel.from == l->idx && c->rel.cseq == m->cseq)
+		return; /* still waiting for the other side */
+	if (o == NULL || o->st != L_CONFIRMED || l->st != L_CONFIRMED) {
+		respond_to(b, w, f, m, l->st == L_ENDED ? 481 : 491, NULL);
+		return;
+	}
+	if (c->rel.on || o->req != NULL) {
+		respond_to(b, w, f, m, 491, NULL); /* Request Pending */
+		return;
+	}
+	if ((c->rel.req = malloc(len)) == NULL) {
+		respond_to(b, w, f, m, 500, NULL);
+		return;
+	}
+	memcpy(c->rel.req, buf, len);
+	c->rel.reqlen = len;
+	c->rel.on = true;
+	c->rel.from = l->idx;
+	c->rel.flow = *f;
+	c->rel.cseq = m->cseq;
+	free(c->rel.resp);
+	c->rel.resp = NULL;
+	sv_copy(m->method_name, method, sizeof(method));
+	rand_hex(o->branch, 8);
+	n = leg_request(o, method, o->target, ++o->lcseq, o->branch, true,
+	    m->method == SIP_METHOD_INVITE || m->method == SIP_METHOD_UPDATE,
+	    NULL, m->body.len > 0 ? m : NULL, bw->out, sizeof(bw->out));
+	if (n == 0) {
+		relay_answer(c, w, 500, NULL);
+		return;
+	}
+	o->relay = true;
+	o->txn_cseq = o->lcseq;
+	leg_send_txn(w, o, m->method, bw->out, n);
+}
+
+/* A response from leg o to a request we relayed onto it. */
+static void
+relay_response(struct tp_worker *w, struct leg *o, const struct sip_msg *m)
+{
+	struct call *c = o->call;
+
+	if (m->status < 200) {
+		tp_timer_cancel(w, &o->tretx);
+		return;
+	}
+	if (m->cseq_method == SIP_METHOD_INVITE) {
+		if (m->status < 300)
+			leg_ack_2xx(w, o);
+		else
+			leg_ack_failure(w, o);
+		if (m->status < 300 && m->ncontact > 0)
+			sv_copy(m->contact[0].na.uri.text, o->target,
+			    sizeof(o->target));
+	}
+	leg_txn_done(w, o);
+	o->relay = false;
+	relay_answer(c, w, m->status, m->body.len > 0 ? m : NULL);
+}
+
 int
 b2bua_message(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
     const struct sip_msg *m, const char *buf, size_t len)
@@ -1055,12 +1226,20 @@ b2bua_message(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 	struct leg *l = leg_find(bw, m->call_id), *o;
 	struct call *c;
 
-	(void)buf;
-	(void)len;
 	if (l == NULL)
 		return ENOENT;
 	c = l->call;
 	if (!m->is_request) {
+		if (l->relay && l->req != NULL && m->cseq == l->txn_cseq) {
+			relay_response(w, l, m);
+			return 0;
+		}
+		if (l->idx == 0 && l->st == L_CONFIRMED &&
+		    m->cseq_method == SIP_METHOD_INVITE && m->status >= 200 &&
+		    m->status < 300) {
+			leg_ack_2xx(w, l); /* a 2xx again: our ACK was lost */
+			return 0;
+		}
 		if (l->idx == 0 || l->req == NULL) {
 			/* A response on leg A: to our BYE. Or a late one. */
 			if (l->req_method == SIP_METHOD_BYE && l->req != NULL &&
@@ -1128,11 +1307,11 @@ b2bua_message(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 			leg_bye(w, o);
 		tp_timer_cancel(w, &c->ag);
 		tp_timer_cancel(w, &c->ah);
-		call_end(c, w, "answered");
+		call_end(c, w, c->answer_us ? "answered" : "cancelled");
 		return 0;
 	default:
-		/* re-INVITE, UPDATE, INFO...: not relayed yet. */
-		respond_to(b, w, f, m, 501, NULL);
+		/* re-INVITE (hold, resume), UPDATE, INFO...: relayed. */
+		relay_request(b, w, f, l, m, buf, len);
 		return 0;
 	}
 }
