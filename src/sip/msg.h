@@ -30,12 +30,12 @@ struct sip_msg {
 	size_t len;      /* bytes from buf to the end of the body */
 	bool is_request;
 
-	/* Request line. */
+	/* Request line (requests only). */
 	enum sip_method method;
 	struct sv method_name;
 	struct sip_uri ruri;
 
-	/* Status line. */
+	/* Status line (responses only). */
 	unsigned status; /* 100..699 */
 	struct sv reason;
 

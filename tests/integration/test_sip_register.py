@@ -402,7 +402,7 @@ class TestSipp(SipTestCase):
 
 
 class TestRegistrar(SipTestCase):
-    EXTS = ("1001", "1002", "1003", "1004", "1005", "1006", "1007", "1008", "1009")
+    EXTS = ("1001", "1002", "1003", "1004", "1005", "1006", "1007", "1008", "1009", "1010", "1011")
 
     def test_challenge_then_sha256_and_md5(self):
         for transport, number in (("udp", "1001"), ("tcp", "1002")):
@@ -650,6 +650,52 @@ class TestRegistrar(SipTestCase):
             [],
             "a refused REGISTER left %d bindings: its changes must be all or none" % len(r.contacts()),
         )
+
+    def test_out_of_order_register_changes_nothing(self):
+        """RFC 3261 10.3 step 7 again: a REGISTER that fails on an
+        out-of-order CSeq for one of its contacts (500) adds none of the
+        others."""
+        number = "1010"
+        conn = self.udp()
+        p = self.phone(conn, number)
+        a = "sip:%s@127.0.0.1:43001" % number
+        b = "sip:%s@127.0.0.1:43002" % number
+        p.cseq = 10
+        self.assertStatus(p.register(contacts=["<%s>" % a], expires=300), 200)
+        # The same Call-ID, a lower CSeq: b is new, a is out of order.
+        p.cseq = 3
+        r = p.send(p.authorize(p.request(contacts=["<%s>" % b, "<%s>" % a], expires=600)))
+        self.assertStatus(r, 500, "a lower CSeq for a bound contact")
+        p.cseq = 40
+        r = p.register(contacts=[])
+        self.assertStatus(r, 200, "a query")
+        self.assertEqual(
+            [u for u, _ in r.contacts()],
+            [a],
+            "the refused REGISTER (500) still bound its other contact",
+        )
+        self.assertTrue(295 <= contact_expires(r, a) <= 300, r.raw)
+
+    def test_instance_refresh_at_the_limit(self):
+        """A phone with +sip.instance and reg-id (RFC 5626) that comes back
+        from a new address replaces its binding: at the limit of ten this
+        is no eleventh binding."""
+        number = "1011"
+        conn = self.udp()
+        p = self.phone(conn, number)
+        inst = '+sip.instance="<urn:uuid:00000000-0000-4000-8000-00000000a011>";reg-id=1'
+        nine = ["<sip:%s@127.0.0.1:%d>" % (number, 44000 + i) for i in range(9)]
+        moved_from = "sip:%s@127.0.0.1:44100" % number
+        moved_to = "sip:%s@127.0.0.1:44200" % number
+        r = p.register(contacts=nine + ["<%s>;%s" % (moved_from, inst)], expires=300)
+        self.assertStatus(r, 200, "ten contacts, one with an instance")
+        self.assertEqual(len(r.contacts()), 10)
+        r = p.register(contacts=["<%s>;%s" % (moved_to, inst)], expires=300)
+        self.assertStatus(r, 200, "the instance from a new address, at the limit")
+        uris = sorted(u for u, _ in r.contacts())
+        self.assertEqual(len(uris), 10, r.raw)
+        self.assertIn(moved_to, uris)
+        self.assertNotIn(moved_from, uris)
 
     def test_options_ping_retransmission(self):
         for transport in ("udp", "tcp"):
