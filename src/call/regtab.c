@@ -110,16 +110,15 @@ contact_drop(struct reg_shard *s, struct reg_ext *e, size_t i)
 	s->count--;
 }
 
-int
-regtab_update(struct regtab *t, int64_t ext_id, const struct reg_contact *c,
+/* regtab_update with the shard's lock held. */
+static int
+update_locked(struct reg_shard *s, int64_t ext_id, const struct reg_contact *c,
     int64_t now_us)
 {
-	struct reg_shard *s = shard_of(t, ext_id);
 	struct reg_ext **pp, *e;
 	size_t i;
 	int rc = 0;
 
-	pthread_mutex_lock(&s->lock);
 	pp = slot_of(s, ext_id);
 	e = *pp;
 	if (e == NULL) {
@@ -162,6 +161,60 @@ regtab_update(struct regtab *t, int64_t ext_id, const struct reg_contact *c,
 	if (e->n == 0)
 		ext_drop(slot_of(s, ext_id));
 out:
+	return rc;
+}
+
+int
+regtab_update(struct regtab *t, int64_t ext_id, const struct reg_contact *c,
+    int64_t now_us)
+{
+	struct reg_shard *s = shard_of(t, ext_id);
+	int rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = update_locked(s, ext_id, c, now_us);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int
+regtab_update_all(struct regtab *t, int64_t ext_id,
+    const struct reg_contact *cs, size_t n, int64_t now_us)
+{
+	struct reg_shard *s = shard_of(t, ext_id);
+	struct reg_ext *e;
+	size_t i, j, count;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	e = *slot_of(s, ext_id);
+	/* Check every contact against the unexpired bindings first. */
+	count = 0;
+	for (j = 0; e != NULL && j < e->n; j++)
+		if (e->c[j].expires_us > now_us)
+			count++;
+	for (i = 0; i < n && rc == 0; i++) {
+		bool found = false;
+
+		for (j = 0; e != NULL && j < e->n && !found; j++) {
+			if (e->c[j].expires_us <= now_us ||
+			    !same_binding(&e->c[j], &cs[i]))
+				continue;
+			found = true;
+			if (strcmp(e->c[j].call_id, cs[i].call_id) == 0 &&
+			    cs[i].cseq <= e->c[j].cseq)
+				rc = EALREADY;
+		}
+		if (found && cs[i].expires_us == 0)
+			count--;
+		else if (!found && cs[i].expires_us != 0)
+			count++;
+	}
+	if (rc == 0 && count > REG_CONTACTS_MAX)
+		rc = ENOSPC;
+	/* Then apply them all, under the same lock. */
+	for (i = 0; i < n && rc == 0; i++)
+		rc = update_locked(s, ext_id, &cs[i], now_us);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }

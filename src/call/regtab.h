@@ -42,6 +42,11 @@ void regtab_free(struct regtab *t); /* accepts NULL */
  * fails), ENOSPC past REG_CONTACTS_MAX. */
 int regtab_update(struct regtab *t, int64_t ext_id, const struct reg_contact *c,
     int64_t now_us);
+/* Applies the n contacts of one REGISTER all or none (RFC 3261 10.3
+ * step 7): EALREADY when one is out of order, ENOSPC when the result
+ * would pass REG_CONTACTS_MAX; nothing changed then. */
+int regtab_update_all(struct regtab *t, int64_t ext_id,
+    const struct reg_contact *cs, size_t n, int64_t now_us);
 /* Removes every contact of ext_id (Contact: *, Expires: 0) unless one has
  * the same Call-ID with a CSeq not lower than cseq (EALREADY). */
 int regtab_remove_all(

@@ -18,6 +18,7 @@
 /* What one worker needs per message, allocated once. */
 struct sipd_worker {
 	struct sip_msg m;
+	struct reg_contact contacts[SIP_CONTACT_MAX];
 	struct scache *sc;
 	char out[SIPD_OUT_MAX];
 	char hdrs[SIPD_OUT_MAX];
@@ -525,35 +526,6 @@ do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 			}
 		}
 	}
-	/* Every Contact must be acceptable before any is applied: the
-	 * expiries, and the number of bindings the result would hold. */
-	{
-		struct reg_contact cur[REG_CONTACTS_MAX];
-		size_t ncur = regtab_get(
-		           d->reg, e.ext_id, now, cur, REG_CONTACTS_MAX),
-		       total = ncur, k;
-
-		for (i = 0; i < m->ncontact; i++) {
-			const struct sip_contact *c = &m->contact[i];
-			uint32_t exp = c->has_expires   ? c->expires
-			               : m->has_expires ? m->expires
-			                                : SIPD_EXPIRES_DEFAULT;
-			bool known = false;
-
-			for (k = 0; k < ncur && !known; k++)
-				known =
-				    strlen(cur[k].uri) == c->na.uri.text.len &&
-				    memcmp(cur[k].uri, c->na.uri.text.p,
-				        c->na.uri.text.len) == 0;
-			if (exp > 0 && !known)
-				total++;
-			else if (exp == 0 && known && total > 0)
-				total--;
-		}
-		if (total > REG_CONTACTS_MAX)
-			return respond(sw, f, 403, "Too many registrations",
-			    NULL, out, outsize, outlen);
-	}
 	/* Every Contact must be acceptable before any is applied. */
 	for (i = 0; i < m->ncontact; i++) {
 		const struct sip_contact *c = &m->contact[i];
@@ -571,27 +543,34 @@ do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 			return respond(
 			    sw, f, 400, NULL, NULL, out, outsize, outlen);
 	}
-	for (i = 0; i < m->ncontact; i++) {
-		const struct sip_contact *c = &m->contact[i];
-		uint32_t exp = c->has_expires   ? c->expires
-		               : m->has_expires ? m->expires
-		                                : SIPD_EXPIRES_DEFAULT;
-		struct reg_contact rc_;
+	/* All or none (RFC 3261 10.3 step 7). */
+	{
+		struct reg_contact *cs = sw->contacts;
 
-		memset(&rc_, 0, sizeof(rc_));
-		sv_copy(c->na.uri.text, rc_.uri, sizeof(rc_.uri));
-		sv_copy(c->instance, rc_.instance, sizeof(rc_.instance));
-		rc_.reg_id = c->has_reg_id ? c->reg_id : 0;
-		rc_.q = c->has_q ? c->q : 1000;
-		if (exp > SIPD_EXPIRES_MAX)
-			exp = SIPD_EXPIRES_MAX;
-		rc_.expires_us = exp == 0 ? 0 : now + (int64_t)exp * 1000000;
-		sv_copy(m->call_id, rc_.call_id, sizeof(rc_.call_id));
-		rc_.cseq = m->cseq;
-		memcpy(rc_.user_agent, ua, sizeof(rc_.user_agent));
-		contact_flow(f, &c->na.uri, &rc_.flow);
-		rc_.has_flow = true;
-		rc = regtab_update(d->reg, e.ext_id, &rc_, now);
+		for (i = 0; i < m->ncontact; i++) {
+			const struct sip_contact *c = &m->contact[i];
+			uint32_t exp = c->has_expires   ? c->expires
+			               : m->has_expires ? m->expires
+			                                : SIPD_EXPIRES_DEFAULT;
+
+			memset(&cs[i], 0, sizeof(cs[i]));
+			sv_copy(c->na.uri.text, cs[i].uri, sizeof(cs[i].uri));
+			sv_copy(c->instance, cs[i].instance,
+			    sizeof(cs[i].instance));
+			cs[i].reg_id = c->has_reg_id ? c->reg_id : 0;
+			cs[i].q = c->has_q ? c->q : 1000;
+			if (exp > SIPD_EXPIRES_MAX)
+				exp = SIPD_EXPIRES_MAX;
+			cs[i].expires_us =
+			    exp == 0 ? 0 : now + (int64_t)exp * 1000000;
+			sv_copy(
+			    m->call_id, cs[i].call_id, sizeof(cs[i].call_id));
+			cs[i].cseq = m->cseq;
+			memcpy(cs[i].user_agent, ua, sizeof(cs[i].user_agent));
+			contact_flow(f, &c->na.uri, &cs[i].flow);
+			cs[i].has_flow = true;
+		}
+		rc = regtab_update_all(d->reg, e.ext_id, cs, m->ncontact, now);
 		if (rc == EALREADY)
 			return respond(sw, f, 500, "Out of order", NULL, out,
 			    outsize, outlen);
@@ -601,7 +580,8 @@ do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 		if (rc != 0)
 			return respond(
 			    sw, f, 500, NULL, NULL, out, outsize, outlen);
-		binding_write(d, &e, &rc_, ip, f);
+		for (i = 0; i < m->ncontact; i++)
+			binding_write(d, &e, &cs[i], ip, f);
 	}
 	if (m->ncontact > 0)
 		ext_seen(d, &e, f, ua);

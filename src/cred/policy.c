@@ -505,10 +505,15 @@ enum cred_pw_verdict
 cred_password_check(
     const char *pw, size_t len, const struct cred_pw_context *ctx)
 {
-	double log10;
+	double lg;
 
-	return pw_evaluate(pw, len, ctx, &log10);
+	return pw_evaluate(pw, len, ctx, &lg);
 }
+
+/* The sentences below spell these numbers out. */
+_Static_assert(CRED_PW_MIN_LEN == 12 && CRED_PW_MAX_LEN == 128 &&
+                   CRED_PW_MIN_GUESSES_LOG10 == 10,
+    "update cred_pw_verdict_str");
 
 const char *
 cred_pw_verdict_str(enum cred_pw_verdict v)
@@ -548,10 +553,10 @@ cred_password_reason(const char *pw, size_t len,
     const struct cred_pw_context *ctx, char *buf, size_t size)
 {
 	enum cred_pw_verdict v;
-	double log10;
+	double lg;
 	int est;
 
-	v = pw_evaluate(pw, len, ctx, &log10);
+	v = pw_evaluate(pw, len, ctx, &lg);
 	if (buf == NULL || size == 0)
 		return cred_pw_verdict_str(v);
 	if (v != CRED_PW_WEAK) {
@@ -559,7 +564,7 @@ cred_password_reason(const char *pw, size_t len,
 		return buf;
 	}
 	/* rounded down, so the estimate never reaches the threshold */
-	est = log10 < 0.0 ? 0 : (int)log10;
+	est = lg < 0.0 ? 0 : lg > 999.0 ? 999 : (int)lg;
 	snprintf(buf, size,
 	    "too easy to guess: about 10^%d guesses, at least 10^%d needed",
 	    est, CRED_PW_MIN_GUESSES_LOG10);
