@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { NCTAB_ENTRIES = 1 << 17, NCTAB_NONCE_MAX = 64 };
+enum { NCTAB_ENTRIES = 1 << 16, NCTAB_NONCE_MAX = 64 };
 
 enum nc_verdict {
 	NC_OK,      /* first use of this nc with this nonce */

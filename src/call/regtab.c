@@ -11,7 +11,8 @@ enum { REG_SHARDS = 64, REG_BUCKETS = 1024 };
 struct reg_ext {
 	int64_t ext_id;
 	size_t n;
-	struct reg_contact c[REG_CONTACTS_MAX];
+	struct reg_contact *c; /* n used of cap: most phones hold one */
+	size_t cap;
 	struct reg_ext *next;
 };
 
@@ -76,6 +77,7 @@ regtab_free(struct regtab *t)
 				struct reg_ext *e = t->s[i].b[j];
 
 				t->s[i].b[j] = e->next;
+				free(e->c);
 				free(e);
 			}
 		pthread_mutex_destroy(&t->s[i].lock);
@@ -98,6 +100,7 @@ ext_drop(struct reg_ext **pp)
 	struct reg_ext *e = *pp;
 
 	*pp = e->next;
+	free(e->c);
 	free(e);
 }
 
@@ -154,6 +157,19 @@ update_locked(struct reg_shard *s, int64_t ext_id, const struct reg_contact *c,
 		if (e->n == REG_CONTACTS_MAX) {
 			rc = ENOSPC;
 			goto out;
+		}
+		if (e->n == e->cap) {
+			size_t nc = e->cap ? e->cap * 2 : 1;
+			struct reg_contact *na;
+
+			if (nc > REG_CONTACTS_MAX)
+				nc = REG_CONTACTS_MAX;
+			if ((na = realloc(e->c, nc * sizeof(*na))) == NULL) {
+				rc = ENOMEM;
+				goto out;
+			}
+			e->c = na;
+			e->cap = nc;
 		}
 		e->c[e->n++] = *c;
 		s->count++;
