@@ -17,8 +17,8 @@ if [ ! -f "$CONF" ]; then
 	echo
 	echo "Demo extensions (each password is shown this once; 'ext rotate' makes a new one):"
 	for ext in 1001 1002; do
-		pw=$($B -c "$CONF" ext add demo "$ext" --name "Demo $ext" --json |
-		    python3 -c 'import json,sys; print(json.load(sys.stdin)["password"])')
+		pw=$($B -c "$CONF" ext add demo "$ext" --name "Demo $ext" |
+		    sed -n 's/^password: //p')
 		echo "  sip:$ext@$DOMAIN   auth user $ext   password $pw"
 	done
 else
@@ -36,8 +36,9 @@ Phones: SIP over TLS on port 5061 of this host, domain $DOMAIN, auth user =
 extension. A baresip account line (in ~/.baresip/accounts) for extension 1001:
   <sip:1001@$DOMAIN;transport=tls>;auth_pass=PASSWORD;outbound="sip:127.0.0.1:5061;transport=tls";mediaenc=srtp-mand
 
-Status: phones register over TLS (and UDP/TCP when opened in the config);
-calls between extensions, the SRTP media relay and the admin portal are not
-in this build yet (README, Status). Starting the daemon (Ctrl-C stops):
+Status: phones register over TLS (and UDP/TCP when opened in the config)
+and call each other (extension to extension); the SRTP media relay and the
+admin portal are not in this build yet (README, Status). Starting the
+daemon (Ctrl-C stops):
 MSG
 exec $B -c "$CONF" serve
