@@ -428,6 +428,7 @@ a_noack_cb(struct tp_worker *w, struct tp_timer *tm)
 		if (c->winner > 0)
 			leg_bye(w, c->bl[c->winner - 1]);
 		call_end(c, w, "no-ack");
+		call_maybe_free(c, w);
 		return;
 	}
 	if (c->afinal >= 300) {
@@ -638,7 +639,9 @@ call_maybe_free(struct call *c, struct tp_worker *w)
 	free(c);
 }
 
-/* The call is over: record it; free it once its transactions end. */
+/* The call is over: record its end. Inner functions never free a call:
+ * every entry point (a message, a timer, a closed connection) ends with
+ * one call_maybe_free(), after which it does not touch the call. */
 static void
 call_end(struct call *c, struct tp_worker *w, const char *disp)
 {
@@ -647,7 +650,7 @@ call_end(struct call *c, struct tp_worker *w, const char *disp)
 		snprintf(c->disp, sizeof(c->disp), "%s", disp);
 	}
 	c->ended = true;
-	call_maybe_free(c, w);
+	(void)w; /* freed by the caller's call_maybe_free, the last step */
 }
 
 /* Sends BYE on a confirmed leg (a client transaction the call waits
@@ -784,6 +787,7 @@ ring_timeout_cb(struct tp_worker *w, struct tp_timer *tm)
 		}
 	}
 	forks_check_done(c, w);
+	call_maybe_free(c, w);
 }
 
 /* ACK for a final non-2xx: same branch and Request-URI as the INVITE. */
@@ -858,7 +862,6 @@ b_invite_response(struct tp_worker *w, struct leg *l, const struct sip_msg *m)
 		l->st = L_FAILED;
 		l->final = m->status;
 		forks_check_done(c, w);
-		call_maybe_free(c, w);
 		return;
 	}
 	/* 2xx */
@@ -873,7 +876,6 @@ b_invite_response(struct tp_worker *w, struct leg *l, const struct sip_msg *m)
 	leg_ack_2xx(w, l);
 	if (c->winner != 0 || c->cancelled || c->afinal >= 300) {
 		leg_bye(w, l); /* a second answer, or too late */
-		call_maybe_free(c, w);
 		return;
 	}
 	c->winner = l->idx;
@@ -1015,12 +1017,14 @@ b2bua_invite(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 	if (m->max_forwards == 0) {
 		a_respond(c, w, 483, NULL, NULL, NULL);
 		call_end(c, w, "483");
+		call_maybe_free(c, w);
 		return;
 	}
 	if (callee_ext == 0) {
 		a_respond(c, w, 404, NULL, NULL, NULL);
 		atomic_fetch_add(&b->stats.failed, 1);
 		call_end(c, w, "404");
+		call_maybe_free(c, w);
 		return;
 	}
 	n = regtab_get(
@@ -1054,6 +1058,7 @@ b2bua_invite(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 		a_respond(c, w, 480, NULL, NULL, NULL);
 		atomic_fetch_add(&b->stats.failed, 1);
 		call_end(c, w, "not-registered");
+		call_maybe_free(c, w);
 		return;
 	}
 	tp_timer_set(w, &c->ring, RING_MS, ring_timeout_cb);
@@ -1218,17 +1223,32 @@ relay_response(struct tp_worker *w, struct leg *o, const struct sip_msg *m)
 	relay_answer(c, w, m->status, m->body.len > 0 ? m : NULL);
 }
 
+static int message_handle(struct b2bua *b, struct tp_worker *w,
+    const struct tp_flow *f, const struct sip_msg *m, const char *buf,
+    size_t len, struct leg *l);
+
 int
 b2bua_message(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
     const struct sip_msg *m, const char *buf, size_t len)
 {
-	struct bworker *bw = bw_of(b, w);
-	struct leg *l = leg_find(bw, m->call_id), *o;
+	struct leg *l = leg_find(bw_of(b, w), m->call_id);
 	struct call *c;
+	int rc;
 
 	if (l == NULL)
 		return ENOENT;
 	c = l->call;
+	rc = message_handle(b, w, f, m, buf, len, l);
+	call_maybe_free(c, w);
+	return rc;
+}
+
+static int
+message_handle(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
+    const struct sip_msg *m, const char *buf, size_t len, struct leg *l)
+{
+	struct call *c = l->call;
+	struct leg *o;
 	if (!m->is_request) {
 		if (l->relay && l->req != NULL && m->cseq == l->txn_cseq) {
 			relay_response(w, l, m);
@@ -1246,7 +1266,6 @@ b2bua_message(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 			    m->status >= 200) {
 				leg_txn_done(w, l);
 				c->byes--;
-				call_maybe_free(c, w);
 			} else if (l->idx != 0 &&
 			           m->cseq_method == SIP_METHOD_INVITE) {
 				b_invite_response(w, l, m);
@@ -1257,7 +1276,6 @@ b2bua_message(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 			if (m->status >= 200) {
 				leg_txn_done(w, l);
 				c->byes--;
-				call_maybe_free(c, w);
 			}
 			return 0;
 		}
@@ -1273,7 +1291,6 @@ b2bua_message(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 			if (c->afinal >= 300) {
 				tp_timer_cancel(w, &c->ah);
 				c->ended = true;
-				call_maybe_free(c, w);
 			} else {
 				tp_timer_cancel(w, &c->ah);
 			}
@@ -1357,6 +1374,7 @@ b2bua_conn_closed(
 			/* Restart the hash walk: the call may be freed. */
 			next = NULL;
 			call_end(c, w, "connection-lost");
+			call_maybe_free(c, w);
 			i = (size_t)-1; /* the loop's ++ makes it 0 */
 			break;
 		}
