@@ -50,7 +50,9 @@ struct leg {
 	char luri[B_URI_MAX]; /* our URI in this dialog */
 	char ruri[B_URI_MAX]; /* the peer's */
 	char display[B_ID_MAX];
-	char target[B_URI_MAX]; /* the peer's Contact: where requests go */
+	char target[B_URI_MAX];   /* the peer's Contact: where requests go */
+	char inv_ruri[B_URI_MAX]; /* B legs: our INVITE's Request-URI, for
+	                             its CANCEL and non-2xx ACK */
 	struct tp_flow flow;
 	uint32_t lcseq;
 	int max_fwd; /* of the requests we send */
@@ -418,7 +420,6 @@ static void
 a_noack_cb(struct tp_worker *w, struct tp_timer *tm)
 {
 	struct call *c = container_of(tm, struct call, ah);
-	int i;
 
 	tp_timer_cancel(w, &c->ag);
 	if (c->afinal >= 200 && c->afinal < 300 && !c->a_acked) {
@@ -431,13 +432,8 @@ a_noack_cb(struct tp_worker *w, struct tp_timer *tm)
 		call_maybe_free(c, w);
 		return;
 	}
-	if (c->afinal >= 300) {
-		for (i = 0; i < c->nb; i++)
-			if (c->bl[i]->req != NULL)
-				return; /* ACKs still to come */
-		c->ended = true;
-		call_maybe_free(c, w);
-	}
+	if (c->afinal >= 300)
+		call_maybe_free(c, w); /* no ACK came: Timer H */
 }
 
 /* Sends the response code to the caller's INVITE. A final one is kept
@@ -611,17 +607,13 @@ leg_free(struct bworker *bw, struct tp_worker *w, struct leg *l)
 	leg_hash_del(bw, l);
 }
 
+/* Frees a call now: its record, its legs, its timers. */
 static void
-call_maybe_free(struct call *c, struct tp_worker *w)
+call_free(struct call *c, struct tp_worker *w)
 {
 	struct bworker *bw = bw_of(c->b, w);
 	int i;
 
-	if (!c->ended || c->byes > 0)
-		return;
-	for (i = 0; i < c->nb; i++)
-		if (c->bl[i]->req != NULL)
-			return;
 	cdr_write(c);
 	tp_timer_cancel(w, &c->ag);
 	tp_timer_cancel(w, &c->ah);
@@ -637,6 +629,23 @@ call_maybe_free(struct call *c, struct tp_worker *w)
 	free(c->ainv);
 	free(c->aresp);
 	free(c);
+}
+
+static void
+call_maybe_free(struct call *c, struct tp_worker *w)
+{
+	int i;
+
+	if (!c->ended || c->byes > 0)
+		return;
+	/* A final failure stays (retransmitted over UDP) until its ACK or
+	 * Timer H: a retransmitted INVITE must get it again. */
+	if (c->afinal >= 300 && !c->a_acked && c->ah.heap_idx != 0)
+		return;
+	for (i = 0; i < c->nb; i++)
+		if (c->bl[i]->req != NULL)
+			return;
+	call_free(c, w);
 }
 
 /* The call is over: record its end. Inner functions never free a call:
@@ -684,7 +693,7 @@ leg_cancel(struct tp_worker *w, struct leg *l)
 
 	if (l->st != L_CALLING && l->st != L_PROCEEDING)
 		return;
-	n = leg_request(l, "CANCEL", l->target, l->lcseq, l->branch, false,
+	n = leg_request(l, "CANCEL", l->inv_ruri, l->lcseq, l->branch, false,
 	    false, NULL, NULL, cancel, sizeof(cancel));
 	(void)bw;
 	if (n > 0)
@@ -795,7 +804,7 @@ static void
 leg_ack_failure(struct tp_worker *w, struct leg *l)
 {
 	char ack[2048];
-	size_t n = leg_request(l, "ACK", l->target, l->lcseq, l->branch, true,
+	size_t n = leg_request(l, "ACK", l->inv_ruri, l->lcseq, l->branch, true,
 	    false, NULL, NULL, ack, sizeof(ack));
 
 	if (n > 0)
@@ -1043,6 +1052,7 @@ b2bua_invite(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 		c->bl[c->nb++] = l;
 		rand_hex(l->branch, 8);
 		l->max_fwd = m->max_forwards > 0 ? m->max_forwards - 1 : 69;
+		memcpy(l->inv_ruri, l->target, sizeof(l->inv_ruri));
 		k = leg_request(l, "INVITE", l->target, l->lcseq, l->branch,
 		    false, true, NULL, m->body.len > 0 ? m : NULL, bw->out,
 		    sizeof(bw->out));
@@ -1378,6 +1388,36 @@ b2bua_conn_closed(
 			i = (size_t)-1; /* the loop's ++ makes it 0 */
 			break;
 		}
+	}
+}
+
+void
+b2bua_shutdown(struct b2bua *b, struct tp_worker *w)
+{
+	struct bworker *bw = bw_of(b, w);
+	size_t i;
+
+	for (i = 0; i < BW_BUCKETS; i++) {
+		struct leg *l = bw->hash[i];
+		struct call *c;
+		int k;
+
+		if (l == NULL)
+			continue;
+		c = l->call;
+		/* The node stops: hang up answered calls, refuse ringing
+		 * ones, and record every call before it goes. */
+		if (c->afinal == 0) {
+			for (k = 0; k < c->nb; k++)
+				leg_cancel(w, c->bl[k]);
+			a_respond(c, w, 503, NULL, NULL, NULL);
+		} else if (c->winner > 0) {
+			leg_bye(w, &c->a);
+			leg_bye(w, c->bl[c->winner - 1]);
+		}
+		call_end(c, w, c->answer_us ? "answered" : "shutdown");
+		call_free(c, w);
+		i = (size_t)-1; /* the loop's ++ makes it 0: start again */
 	}
 }
 

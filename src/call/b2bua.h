@@ -30,6 +30,9 @@ struct b2bua_stats {
 int b2bua_new(unsigned nworkers, const char *node, struct regtab *reg,
     struct storew *sw, struct b2bua **out);
 void b2bua_free(struct b2bua *b); /* after the workers stopped */
+/* Ends every call of worker w (BYE, CANCEL, 503), writing their records:
+ * run in each worker (posted) before the node stops. */
+void b2bua_shutdown(struct b2bua *b, struct tp_worker *w);
 struct b2bua_stats *b2bua_stats(struct b2bua *b);
 
 /* The worker that owns a Call-ID. */

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* What one worker needs per message, allocated once. */
 struct sipd_worker {
@@ -920,6 +921,51 @@ sipd_conn_closed(void *arg, struct tp_worker *w, int worker, uint64_t conn_id)
 		        tp_worker_transport(w), (int)i, closed_job_run, j) != 0)
 			free(j);
 	}
+}
+
+struct shutdown_job {
+	struct sipd *d;
+	atomic_int *left;
+};
+
+static void
+shutdown_job_run(struct tp_worker *w, void *arg)
+{
+	struct shutdown_job *j = arg;
+
+	b2bua_shutdown(j->d->b2b, w);
+	atomic_fetch_sub(j->left, 1);
+	free(j);
+}
+
+void
+sipd_shutdown(struct sipd *d, struct transport *t, unsigned timeout_ms)
+{
+	static atomic_int left;
+	unsigned i, waited = 0;
+
+	if (d == NULL || d->b2b == NULL || t == NULL)
+		return;
+	atomic_store(&left, 0);
+	for (i = 0; i < tp_worker_count(t); i++) {
+		struct shutdown_job *j = malloc(sizeof(*j));
+
+		if (j == NULL)
+			continue;
+		j->d = d;
+		j->left = &left;
+		atomic_fetch_add(&left, 1);
+		if (tp_post(t, (int)i, shutdown_job_run, j) != 0) {
+			atomic_fetch_sub(&left, 1);
+			free(j);
+		}
+	}
+	while (atomic_load(&left) > 0 && waited < timeout_ms) {
+		usleep(10000);
+		waited += 10;
+	}
+	/* Let the BYEs and CANCELs leave before the sockets close. */
+	usleep(200000);
 }
 
 struct restore_arg {

@@ -64,6 +64,10 @@ void sipd_on_msg(void *arg, struct tp_worker *w, const struct tp_flow *f,
 void sipd_conn_closed(
     void *arg, struct tp_worker *w, int worker, uint64_t conn_id);
 
+/* Ends every call on every worker (see b2bua_shutdown) and waits, at
+ * most timeout_ms, until they have: before the transport stops. */
+void sipd_shutdown(struct sipd *d, struct transport *t, unsigned timeout_ms);
+
 /* Puts back the bindings this node held (from the store) after a restart:
  * their TCP/TLS flows are gone until the phones register again. */
 int sipd_restore(struct sipd *d, struct store *st);

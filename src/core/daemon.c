@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -246,6 +247,16 @@ daemon_run(const char *conf_path)
 		log_err("signalfd: %s", strerror(errno));
 		goto out;
 	}
+	/* One descriptor per phone on TCP/TLS: take the hard limit. */
+	{
+		struct rlimit rl;
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+		    rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	/* Listeners first: below 1024 or not, bind before dropping root. */
 	if (transport_new(
 	        d.cfg, workers_count(d.cfg), &d.tp, err, sizeof(err)) != 0) {
@@ -351,8 +362,9 @@ daemon_run(const char *conf_path)
 out:
 	if (sfd != -1)
 		close(sfd);
-	transport_free(d.tp); /* joins the workers first */
-	storew_stop(d.sw);    /* writes what they queued */
+	sipd_shutdown(d.sipd, d.tp, 2000); /* calls: BYE and records */
+	transport_free(d.tp);              /* joins the workers first */
+	storew_stop(d.sw);                 /* writes what they queued */
 	sipd_free(d.sipd);
 	b2bua_free(d.b2b);
 	regtab_free(d.reg);

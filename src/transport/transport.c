@@ -46,7 +46,7 @@ struct conn {
 	struct sockaddr_storage peer, local;
 	socklen_t peerlen, locallen;
 	char *rbuf;
-	size_t rlen;
+	size_t rlen, rcap; /* rcap grows from TP_RXBUF_MIN to TP_RXBUF */
 	char *wbuf;
 	size_t wlen, wcap;
 	time_t last_msg, partial_since, opened;
@@ -113,6 +113,9 @@ struct transport {
 	atomic_uint nconns;
 	tp_close_cb close_cb;
 	void *close_arg;
+	/* [guard] allow: exempt from the per-source connection cap. */
+	struct config_cidr allow[CONFIG_CIDR_MAX];
+	size_t nallow;
 	struct {
 		atomic_uint_fast64_t udp_rx, stream_rx, tx, conns_total,
 		    conns_refused, tls_handshake_fail, frames_bad, idle_closed;
@@ -223,8 +226,11 @@ tls_ctx_new(
 	    ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
 	             SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/* Idle connections give their record buffers back: 10,000 phones
+	 * would otherwise hold about 40 KiB each. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-	                          SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	                          SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+	                          SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		e = ERR_get_error();
 		snprintf(err, errsize, "[sip] cert %s: %s", cert,
@@ -318,6 +324,8 @@ transport_new(const struct config *cfg, unsigned nworkers,
 		return ENOMEM;
 	pthread_mutex_init(&t->lock, NULL);
 	t->nw = nworkers;
+	memcpy(t->allow, cfg->guard_allow, sizeof(t->allow));
+	t->nallow = cfg->guard_allow_n;
 	for (i = 0; i < TP_LISTEN_MAX; i++)
 		t->ls[i].l.fd = -1;
 	if ((rc = listeners_add(t, &cfg->sip_udp, TP_UDP, err, errsize)) ||
@@ -410,6 +418,12 @@ src_acquire(struct transport *t, const struct sockaddr_storage *ss)
 
 	if (atomic_load(&t->nconns) >= TP_CONN_MAX)
 		return false;
+	for (size_t i = 0; i < t->nallow; i++)
+		if (config_cidr_match(
+		        &t->allow[i], (const struct sockaddr *)ss)) {
+			atomic_fetch_add(&t->nconns, 1);
+			return true;
+		}
 	pthread_mutex_lock(&t->lock);
 	for (c = t->srcs[h]; c != NULL; c = c->next)
 		if (c->family == fam && memcmp(c->addr, a, 16) == 0)
@@ -437,6 +451,13 @@ src_release(struct transport *t, const struct sockaddr_storage *ss)
 	int fam;
 	size_t h = src_key(ss, a, &fam);
 	struct src_count **pp, *c;
+
+	for (size_t i = 0; i < t->nallow; i++)
+		if (config_cidr_match(
+		        &t->allow[i], (const struct sockaddr *)ss)) {
+			atomic_fetch_sub(&t->nconns, 1);
+			return;
+		}
 
 	pthread_mutex_lock(&t->lock);
 	for (pp = &t->srcs[h]; (c = *pp) != NULL; pp = &c->next)
@@ -643,7 +664,7 @@ conn_accept(struct tp_worker *w, struct listen_sock *ls)
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if ((c = calloc(1, sizeof(*c))) == NULL ||
-		    (c->rbuf = malloc(TP_RXBUF)) == NULL) {
+		    (c->rbuf = malloc(TP_RXBUF_MIN)) == NULL) {
 			free(c);
 			src_release(t, &peer);
 			close(fd);
@@ -651,6 +672,7 @@ conn_accept(struct tp_worker *w, struct listen_sock *ls)
 		}
 		c->ep.kind = EP_CONN;
 		c->ep.fd = fd;
+		c->rcap = TP_RXBUF_MIN;
 		c->id = w->next_id++;
 		c->proto = ls->l.proto;
 		c->peer = peer;
@@ -767,6 +789,21 @@ conn_event(struct tp_worker *w, struct conn *c, uint32_t events)
 		for (;;) {
 			ssize_t n;
 
+			if (c->rlen == c->rcap && c->rcap < TP_RXBUF) {
+				/* Idle phones keep a small buffer; a long
+				 * message grows it, up to a whole message. */
+				size_t nc = c->rcap * 4 > TP_RXBUF
+				                ? TP_RXBUF
+				                : c->rcap * 4;
+				char *nb = realloc(c->rbuf, nc);
+
+				if (nb == NULL) {
+					conn_close(w, c);
+					return;
+				}
+				c->rbuf = nb;
+				c->rcap = nc;
+			}
 			if (c->rlen == TP_RXBUF) {
 				/* A message larger than the buffer. */
 				atomic_fetch_add(&w->t->st.frames_bad, 1);
@@ -775,7 +812,7 @@ conn_event(struct tp_worker *w, struct conn *c, uint32_t events)
 			}
 			if (c->ssl != NULL) {
 				int r = SSL_read(c->ssl, c->rbuf + c->rlen,
-				    (int)(TP_RXBUF - c->rlen));
+				    (int)(c->rcap - c->rlen));
 
 				if (r <= 0) {
 					int e = SSL_get_error(c->ssl, r);
@@ -790,7 +827,7 @@ conn_event(struct tp_worker *w, struct conn *c, uint32_t events)
 				n = r;
 			} else {
 				n = recv(c->ep.fd, c->rbuf + c->rlen,
-				    TP_RXBUF - c->rlen, 0);
+				    c->rcap - c->rlen, 0);
 				if (n == 0) {
 					conn_close(w, c);
 					return;

@@ -23,6 +23,7 @@ enum {
 	TP_WORKERS_MAX = CONFIG_WORKERS_MAX,
 	TP_UDP_BATCH = 32,       /* datagrams per recvmmsg */
 	TP_RXBUF = 65536,        /* a datagram, or a stream's buffer */
+	TP_RXBUF_MIN = 4096,     /* a stream's buffer to start with */
 	TP_CONN_MAX = 65536,     /* connections per node */
 	TP_CONN_PER_SOURCE = 64, /* connections per source address */
 	TP_IDLE_S = 300,         /* idle TCP/TLS connection closes */
