@@ -560,8 +560,15 @@ conn_flush(struct tp_worker *w, struct conn *c)
 		}
 		off += (size_t)n;
 	}
-	memmove(c->wbuf, c->wbuf + off, c->wlen - off);
+	if (c->wbuf != NULL)
+		memmove(c->wbuf, c->wbuf + off, c->wlen - off);
 	c->wlen -= off;
+	if (c->wlen == 0) {
+		/* Idle connections hold no buffers. */
+		free(c->wbuf);
+		c->wbuf = NULL;
+		c->wcap = 0;
+	}
 	if (rc == 0 || rc == EAGAIN) {
 		bool ww = c->wlen > 0;
 
@@ -663,16 +670,13 @@ conn_accept(struct tp_worker *w, struct listen_sock *ls)
 			continue;
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if ((c = calloc(1, sizeof(*c))) == NULL ||
-		    (c->rbuf = malloc(TP_RXBUF_MIN)) == NULL) {
-			free(c);
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
 			src_release(t, &peer);
 			close(fd);
 			continue;
 		}
 		c->ep.kind = EP_CONN;
 		c->ep.fd = fd;
-		c->rcap = TP_RXBUF_MIN;
 		c->id = w->next_id++;
 		c->proto = ls->l.proto;
 		c->peer = peer;
@@ -753,6 +757,11 @@ conn_frames(struct tp_worker *w, struct conn *c)
 	}
 	memmove(c->rbuf, c->rbuf + off, c->rlen - off);
 	c->rlen -= off;
+	if (c->rlen == 0) {
+		free(c->rbuf); /* idle connections hold no buffers */
+		c->rbuf = NULL;
+		c->rcap = 0;
+	}
 	c->partial_since =
 	    c->rlen > 0 ? (c->partial_since ? c->partial_since : now_s()) : 0;
 	return true;
@@ -789,6 +798,13 @@ conn_event(struct tp_worker *w, struct conn *c, uint32_t events)
 		for (;;) {
 			ssize_t n;
 
+			if (c->rbuf == NULL) {
+				if ((c->rbuf = malloc(TP_RXBUF_MIN)) == NULL) {
+					conn_close(w, c);
+					return;
+				}
+				c->rcap = TP_RXBUF_MIN;
+			}
 			if (c->rlen == c->rcap && c->rcap < TP_RXBUF) {
 				/* Idle phones keep a small buffer; a long
 				 * message grows it, up to a whole message. */
