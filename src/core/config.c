@@ -37,6 +37,7 @@ enum cfg_type {
 	CFG_USER,
 	CFG_NODE,
 	CFG_PATH,
+	CFG_OPTPATH, /* a path, or empty for none (NULL) */
 	CFG_LOG_LEVEL,
 	CFG_LISTEN,
 	CFG_HOST,
@@ -96,6 +97,18 @@ static const struct cfg_key cfg_keys[] = {
         CFG_OFF(sip_cert), 0, 0, 0},
     {"sip", "key", "tls/key.pem", "TLS private key (PEM)", CFG_PATH,
         CFG_OFF(sip_key), 0, 0, 0},
+    {"sip", "certs", "tls/domains",
+        "folder of per-domain certificates DOMAIN/cert.pem + DOMAIN/key.pem, "
+        "chosen by SNI",
+        CFG_PATH, CFG_OFF(sip_certs), 0, 0, 0},
+    {"sip", "client_ca", "",
+        "CA file (PEM) to verify phones' client certificates; empty = none "
+        "asked",
+        CFG_OPTPATH, CFG_OFF(sip_client_ca), 0, 0, 0},
+    {"sip", "client_cert_required", "off",
+        "on: a TLS client without a valid certificate is refused (needs "
+        "client_ca)",
+        CFG_BOOL, CFG_OFF(sip_client_required), 0, 0, 0},
     {"media", "ports", "10000-20000",
         "RTP port range LO-HI: LO even, 1024 < LO < HI <= 65535", CFG_PORTS,
         CFG_OFF(media_port_lo), 0, 0, 0},
@@ -581,6 +594,13 @@ cfg_value_parse(struct config *c, const struct cfg_key *k, const char *v,
 		}
 		memcpy(c->node, v, len + 1);
 		return 0;
+	case CFG_OPTPATH:
+		if (len == 0) {
+			free(*(char **)field);
+			*(char **)field = NULL;
+			return 0;
+		}
+		__attribute__((fallthrough));
 	case CFG_PATH: {
 		char **sp = field, *s;
 
@@ -1326,6 +1346,8 @@ config_free(struct config *c)
 	free(c->sip_advertise);
 	free(c->sip_cert);
 	free(c->sip_key);
+	free(c->sip_certs);
+	free(c->sip_client_ca);
 	free(c->media_advertise);
 	if (c->store_url != NULL)
 		explicit_bzero(c->store_url, strlen(c->store_url));

@@ -60,6 +60,9 @@ struct config {
 	                         the listener's address */
 	unsigned sip_workers; /* 0 = one per core */
 	char *sip_cert, *sip_key; /* absolute */
+	char *sip_certs;          /* folder of DOMAIN/cert.pem + key.pem */
+	char *sip_client_ca;      /* NULL: no client certificates asked */
+	bool sip_client_required;
 	uint16_t media_port_lo, media_port_hi;
 	struct config_listen media_ng; /* loopback addresses only */
 	char *media_advertise; /* IP literal (IPv6 without brackets); NULL:

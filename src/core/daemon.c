@@ -150,8 +150,7 @@ daemon_reload(struct daemon *d)
 		log_warn("reload: [store] url changed; it takes effect at the "
 		         "next start");
 	if (d->tp != NULL && cfg->sip_tls.n > 0 &&
-	    transport_tls_load(
-	        d->tp, cfg->sip_cert, cfg->sip_key, err, sizeof(err)) != 0) {
+	    transport_tls_load(d->tp, cfg, err, sizeof(err)) != 0) {
 		log_err("reload: %s; keeping the running certificate", err);
 	}
 	config_free(d->cfg);

@@ -6,7 +6,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <strings.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <pthread.h>
@@ -20,6 +23,13 @@
 #include <unistd.h>
 
 enum ep_kind { EP_UDP, EP_LISTEN, EP_CONN, EP_WAKE };
+
+enum { TP_SNI_MAX = 10000 };
+
+struct sni_cert {
+	char domain[256];
+	SSL_CTX *ctx;
+};
 
 struct ep_item {
 	enum ep_kind kind;
@@ -113,6 +123,8 @@ struct transport {
 	atomic_uint nconns;
 	tp_close_cb close_cb;
 	void *close_arg;
+	struct sni_cert *sni; /* per-domain certificates, by SNI */
+	size_t nsni;
 	/* [guard] allow: exempt from the per-source connection cap. */
 	struct config_cidr allow[CONFIG_CIDR_MAX];
 	size_t nallow;
@@ -203,8 +215,8 @@ fail:
 }
 
 static int
-tls_ctx_new(
-    const char *cert, const char *key, SSL_CTX **out, char *err, size_t errsize)
+tls_ctx_new(const char *cert, const char *key, const struct config *cfg,
+    SSL_CTX **out, char *err, size_t errsize)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	unsigned long e;
@@ -246,6 +258,27 @@ tls_ctx_new(
 		                               : "cannot load");
 		goto out;
 	}
+	/* Client certificates: asked when a CA is configured, required when
+	 * [sip] client_cert_required is on. */
+	if (cfg->sip_client_ca != NULL) {
+		STACK_OF(X509_NAME) *names =
+		    SSL_load_client_CA_file(cfg->sip_client_ca);
+
+		if (names == NULL || SSL_CTX_load_verify_locations(
+		                         ctx, cfg->sip_client_ca, NULL) != 1) {
+			sk_X509_NAME_pop_free(names, X509_NAME_free);
+			snprintf(err, errsize,
+			    "[sip] client_ca %s: cannot load",
+			    cfg->sip_client_ca);
+			goto out;
+		}
+		SSL_CTX_set_client_CA_list(ctx, names);
+		SSL_CTX_set_verify(ctx,
+		    SSL_VERIFY_PEER | (cfg->sip_client_required
+		                              ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT
+		                              : 0),
+		    NULL);
+	}
 	ERR_clear_error();
 	*out = ctx;
 	return 0;
@@ -259,20 +292,115 @@ out:
 	return EIO;
 }
 
-int
-transport_tls_load(struct transport *t, const char *cert, const char *key,
+/* Picks the certificate of the domain the client names (SNI). */
+static int
+sni_cb(SSL *ssl, int *alert, void *arg)
+{
+	struct transport *t = arg;
+	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	size_t i;
+
+	(void)alert;
+	if (name == NULL)
+		return SSL_TLSEXT_ERR_OK;
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < t->nsni; i++)
+		if (strcasecmp(t->sni[i].domain, name) == 0) {
+			SSL_set_SSL_CTX(ssl, t->sni[i].ctx);
+			break;
+		}
+	pthread_mutex_unlock(&t->lock);
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/* Loads DIR/DOMAIN/cert.pem + key.pem for each folder of dir. A folder
+ * whose files do not load is an error: the operator put it there. */
+static int
+sni_load(const struct config *cfg, struct sni_cert **out, size_t *nout,
     char *err, size_t errsize)
 {
+	struct sni_cert *v = NULL;
+	struct dirent *de;
+	size_t n = 0;
+	DIR *dir;
+	int rc = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if ((dir = opendir(cfg->sip_certs)) == NULL)
+		return errno == ENOENT ? 0 : errno;
+	while ((de = readdir(dir)) != NULL && rc == 0) {
+		char cert[PATH_MAX], key[PATH_MAX];
+		struct sni_cert *nv;
+
+		if (de->d_name[0] == '.' || strlen(de->d_name) > 253)
+			continue;
+		snprintf(cert, sizeof(cert), "%s/%s/cert.pem", cfg->sip_certs,
+		    de->d_name);
+		snprintf(key, sizeof(key), "%s/%s/key.pem", cfg->sip_certs,
+		    de->d_name);
+		if (access(cert, F_OK) != 0)
+			continue;
+		if (n == TP_SNI_MAX) {
+			snprintf(err, errsize,
+			    "[sip] certs %s: more than %d "
+			    "domains",
+			    cfg->sip_certs, TP_SNI_MAX);
+			rc = EMSGSIZE;
+			break;
+		}
+		if ((nv = realloc(v, (n + 1) * sizeof(*v))) == NULL) {
+			rc = ENOMEM;
+			break;
+		}
+		v = nv;
+		snprintf(v[n].domain, sizeof(v[n].domain), "%s", de->d_name);
+		if ((rc = tls_ctx_new(
+		         cert, key, cfg, &v[n].ctx, err, errsize)) == 0)
+			n++;
+	}
+	closedir(dir);
+	if (rc != 0) {
+		while (n > 0)
+			SSL_CTX_free(v[--n].ctx);
+		free(v);
+		return rc;
+	}
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+int
+transport_tls_load(
+    struct transport *t, const struct config *cfg, char *err, size_t errsize)
+{
 	SSL_CTX *ctx, *old;
+	struct sni_cert *sni, *oldsni;
+	size_t nsni, oldn, i;
 	int rc;
 
-	if ((rc = tls_ctx_new(cert, key, &ctx, err, errsize)) != 0)
+	if ((rc = tls_ctx_new(
+	         cfg->sip_cert, cfg->sip_key, cfg, &ctx, err, errsize)) != 0)
 		return rc;
+	if ((rc = sni_load(cfg, &sni, &nsni, err, errsize)) != 0) {
+		SSL_CTX_free(ctx);
+		return rc;
+	}
+	SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
+	SSL_CTX_set_tlsext_servername_arg(ctx, t);
 	pthread_mutex_lock(&t->lock);
 	old = t->ctx;
 	t->ctx = ctx;
+	oldsni = t->sni;
+	oldn = t->nsni;
+	t->sni = sni;
+	t->nsni = nsni;
 	pthread_mutex_unlock(&t->lock);
 	SSL_CTX_free(old); /* connections hold their own reference */
+	for (i = 0; i < oldn; i++)
+		SSL_CTX_free(oldsni[i].ctx);
+	free(oldsni);
 	return 0;
 }
 
@@ -332,8 +460,8 @@ transport_new(const struct config *cfg, unsigned nworkers,
 	    (rc = listeners_add(t, &cfg->sip_tcp, TP_TCP, err, errsize)) ||
 	    (rc = listeners_add(t, &cfg->sip_tls, TP_TLS, err, errsize)))
 		goto fail;
-	if (cfg->sip_tls.n > 0 && (rc = transport_tls_load(t, cfg->sip_cert,
-	                               cfg->sip_key, err, errsize)) != 0)
+	if (cfg->sip_tls.n > 0 &&
+	    (rc = transport_tls_load(t, cfg, err, errsize)) != 0)
 		goto fail;
 	if ((t->w = calloc(nworkers, sizeof(*t->w))) == NULL) {
 		rc = ENOMEM;
@@ -1237,6 +1365,9 @@ transport_free(struct transport *t)
 			free(c);
 		}
 	SSL_CTX_free(t->ctx);
+	for (j = 0; j < t->nsni; j++)
+		SSL_CTX_free(t->sni[j].ctx);
+	free(t->sni);
 	free(t->w);
 	pthread_mutex_destroy(&t->lock);
 	free(t);

@@ -64,10 +64,12 @@ typedef void (*tp_msg_cb)(void *arg, struct tp_worker *w,
  * code with err filled ("[sip] tls 0.0.0.0:5061: ..."). */
 int transport_new(const struct config *cfg, unsigned nworkers,
     struct transport **out, char *err, size_t errsize);
-/* Loads (or reloads, on SIGHUP) the TLS certificate and key; existing
- * connections keep theirs. Returns 0 or an errno code with err filled. */
-int transport_tls_load(struct transport *t, const char *cert, const char *key,
-    char *err, size_t errsize);
+/* Loads (or reloads, on SIGHUP) the TLS settings of cfg: the default
+ * certificate and key, one per tenant domain from [sip] certs (chosen by
+ * SNI), client-certificate verification; existing connections keep
+ * theirs. Returns 0 or an errno code with err filled. */
+int transport_tls_load(
+    struct transport *t, const struct config *cfg, char *err, size_t errsize);
 /* Starts the worker threads, calling cb for each message. */
 int transport_start(struct transport *t, tp_msg_cb cb, void *arg);
 /* Stops and joins the workers, closes everything. Accepts NULL. */
