@@ -26,7 +26,7 @@ enum {
 	SIP_MSG_MAX = 65535,         /* bytes in one message, body included */
 	SIP_HDRS_MAX = 128,          /* header lines in one message */
 	SIP_HDR_LINE_MAX = 4096,     /* bytes of one header, folds included */
-	SIP_VIA_MAX = 16,            /* Via values, all Via headers together */
+	SIP_VIA_MAX = 64,            /* Via values, all Via headers together */
 	SIP_CONTACT_MAX = 16,        /* Contact values, all headers together */
 	SIP_URI_MAX = 1024,          /* bytes of one URI */
 	SIP_PARAMS_MAX = 32,         /* parameters of one element */
