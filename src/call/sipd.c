@@ -720,10 +720,20 @@ bad_request(
 			if ((unsigned char)*q < 0x20 && *q != '\t')
 				return EBADMSG;
 		seen[k / 2] = true;
-		if (used + (size_t)(eol - line) + 2 >= outsize)
+		if (used + (size_t)(eol - line) + 24 >= outsize)
 			return EBADMSG;
 		memcpy(out + used, line, (size_t)(eol - line));
 		used += (size_t)(eol - line);
+		/* RFC 3261 8.2.6.2: a To tag of our own when it has none. */
+		if (k / 2 == 2 &&
+		    memmem(line, (size_t)(eol - line), "tag=", 4) == NULL) {
+			char tag[17];
+
+			make_tag(tag);
+			memcpy(out + used, ";tag=", 5);
+			memcpy(out + used + 5, tag, 16);
+			used += 21;
+		}
 		memcpy(out + used, "\r\n", 2);
 		used += 2;
 	}
@@ -769,6 +779,11 @@ sipd_handle(struct sipd *d, struct tp_worker *w, int widx,
 		return 0;
 	}
 	atomic_fetch_add(&d->stats.requests, 1);
+	/* Before anyone has authenticated, a request carries a small body
+	 * at most (an SDP offer): no large bodies from strangers. */
+	if (m->body.len > SIP_PREAUTH_BODY_MAX && !m->to.has_tag &&
+	    m->method != SIP_METHOD_ACK)
+		return respond(sw, f, 413, NULL, NULL, out, outsize, outlen);
 	if (m->method == SIP_METHOD_ACK) {
 		if (calls)
 			b2bua_message(d->b2b, w, f, m, buf, len);

@@ -292,6 +292,8 @@ test_bad_input(void **state)
 	fx->out[fx->outlen] = '\0';
 	assert_non_null(strstr(fx->out, "SIP/2.0 400 Bad Request\r\n"));
 	assert_non_null(strstr(fx->out, "Call-ID: x\r\n"));
+	/* RFC 3261 8.2.6.2: the 400 has a To tag of ours. */
+	assert_non_null(strstr(fx->out, "To: <sip:1@acme.example.com>;tag="));
 	assert_int_equal(sipd_process(fx->d, 0, &fx->f, v3, sizeof(v3) - 1,
 	                     fx->out, sizeof(fx->out), &fx->outlen),
 	    0);
@@ -300,6 +302,32 @@ test_bad_input(void **state)
 	sipd_process(fx->d, 0, &fx->f, junk, sizeof(junk) - 1, fx->out,
 	    sizeof(fx->out), &fx->outlen);
 	assert_int_equal(fx->outlen, 0);
+}
+
+/* Strangers send no large bodies: 413 before any authentication. */
+static void
+test_preauth_body_limit(void **state)
+{
+	struct fixture *fx = *state;
+	static char msg[8192];
+	char body[5000];
+	int n;
+
+	memset(body, 'x', sizeof(body));
+	n = snprintf(msg, sizeof(msg),
+	    "OPTIONS sip:acme.example.com SIP/2.0\r\n"
+	    "Via: SIP/2.0/TCP 192.0.2.7;branch=z9hG4bKb\r\n"
+	    "From: <sip:1@acme.example.com>;tag=1\r\n"
+	    "To: <sip:acme.example.com>\r\n"
+	    "Call-ID: big\r\nCSeq: 1 OPTIONS\r\n"
+	    "Content-Length: %zu\r\n\r\n%.*s",
+	    sizeof(body), (int)sizeof(body), body);
+	assert_true(n > 0 && (size_t)n < sizeof(msg));
+	assert_int_equal(sipd_process(fx->d, 0, &fx->f, msg, (size_t)n, fx->out,
+	                     sizeof(fx->out), &fx->outlen),
+	    0);
+	fx->out[fx->outlen] = '\0';
+	assert_non_null(strstr(fx->out, "SIP/2.0 413 "));
 }
 
 int
@@ -311,6 +339,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 	        test_no_enumeration, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_preauth_body_limit, setup, teardown),
 	};
 
 	if (sodium_init() < 0)
