@@ -58,7 +58,7 @@ class TestLinphone(SwTestCase):
         """Runs linphonec with a fresh config; returns the algorithm of its
         Authorization header and whether it reached RegistrationOk."""
         self.d.ok("tenant", "set", TENANT, "digest=" + digest)
-        time.sleep(0.5)  # the daemon applies the change within a second
+        time.sleep(1.2)  # the daemon applies the change within a second
         home = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, home, True)
         # PEERS.md: it never registers unless this folder exists.
@@ -66,18 +66,37 @@ class TestLinphone(SwTestCase):
         rc = os.path.join(home, "rc")
         with open(rc, "w") as f:
             f.write(RC % {"port": self.port, "pw": self.pw})
+        logpath = os.path.join(home, "out.log")
+        logf = open(logpath, "wb")
         p = subprocess.Popen(
             ["linphonec", "-c", rc, "-d", "6"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            stdin=subprocess.PIPE, stdout=logf, stderr=subprocess.STDOUT,
             env=dict(os.environ, HOME=home), cwd=home,
         )
         try:
-            time.sleep(5)
-            out, _ = p.communicate(b"quit\n", timeout=20)
+            # Wait for the registration's outcome (up to 30 s: a loaded
+            # CI machine is slow), then quit.
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and p.poll() is None:
+                time.sleep(0.3)
+                with open(logpath, "rb") as f:
+                    t = f.read()
+                if b"to [LinphoneRegistrationOk]" in t or b"to [LinphoneRegistrationFailed]" in t:
+                    break
+            time.sleep(0.5)
+            try:
+                p.stdin.write(b"quit\n")
+                p.stdin.flush()
+            except BrokenPipeError:
+                pass
+            p.wait(timeout=20)
         finally:
             if p.poll() is None:
                 p.kill()
                 p.wait()
+            logf.close()
+        with open(logpath, "rb") as f:
+            out = f.read()
         text = out.decode(errors="replace")
         algs = re.findall(r"^Authorization:.*algorithm=([A-Za-z0-9-]+)", text, re.M)
         ok = "to [LinphoneRegistrationOk]" in text
