@@ -1,0 +1,548 @@
+/* guard_test.c: unit tests of the brute-force tables (guard/guard.h). */
+#include "guard/guard.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define SEC ((int64_t)1000000)
+
+static struct sockaddr_storage
+addr(const char *s)
+{
+	struct sockaddr_storage ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(s, ':') != NULL) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		assert_int_equal(inet_pton(AF_INET6, s, &sin6->sin6_addr), 1);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, s, &sin->sin_addr), 1);
+	}
+	return ss;
+}
+
+static struct sockaddr_storage
+addr_v4n(uint32_t n)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(0x0a000000u + n);
+	return ss;
+}
+
+static struct guard_params
+params(void)
+{
+	struct guard_params p;
+
+	memset(&p, 0, sizeof(p));
+	p.max_failures = 5;
+	p.window_us = 60 * SEC;
+	p.ban_us = 600 * SEC;
+	p.ban_max_us = 4 * 600 * SEC;
+	p.trust_us = 3600 * SEC;
+	p.capacity = 4096;
+	return p;
+}
+
+static struct guard *
+guard_make(const struct guard_params *p)
+{
+	struct guard *g = NULL;
+
+	assert_int_equal(guard_new(p, &g), 0);
+	assert_non_null(g);
+	return g;
+}
+
+static void
+test_new_bad_params(void **state)
+{
+	struct guard_params p = params();
+	struct guard *g = NULL;
+
+	(void)state;
+	p.max_failures = 0;
+	assert_int_equal(guard_new(&p, &g), EINVAL);
+	p = params();
+	p.ban_max_us = p.ban_us - 1;
+	assert_int_equal(guard_new(&p, &g), EINVAL);
+	p = params();
+	p.capacity = 0;
+	assert_int_equal(guard_new(&p, &g), EINVAL);
+	p = params();
+	p.allow_n = 1;
+	assert_int_equal(guard_new(&p, &g), EINVAL);
+	assert_null(g);
+	guard_free(NULL);
+}
+
+static void
+test_ban_after_max(void **state)
+{
+	struct guard_params p = params();
+	struct guard *g = guard_make(&p);
+	struct sockaddr_storage a = addr("192.0.2.1"), b = addr("192.0.2.2");
+	int64_t t = 1000 * SEC, until = 0;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 4; i++)
+		assert_int_equal(guard_failure(g, &a, t + i * SEC, &until), 0);
+	assert_int_equal(guard_failures(g, &a, t + 4 * SEC), 4);
+	assert_false(guard_is_banned(g, &a, t + 4 * SEC));
+	assert_int_equal(guard_failure(g, &a, t + 5 * SEC, &until), 1);
+	assert_int_equal(until, t + 5 * SEC + p.ban_us);
+	assert_true(guard_is_banned(g, &a, t + 6 * SEC));
+	assert_false(guard_is_banned(g, &b, t + 6 * SEC));
+	/* failures while banned change nothing */
+	assert_int_equal(guard_failure(g, &a, t + 7 * SEC, &until), 0);
+	assert_int_equal(until, t + 5 * SEC + p.ban_us);
+	guard_free(g);
+}
+
+static void
+test_spread_not_banned(void **state)
+{
+	struct guard_params p = params();
+	struct guard *g = guard_make(&p);
+	struct sockaddr_storage a = addr("198.51.100.7");
+	int64_t t = 1000 * SEC;
+	int i;
+
+	(void)state;
+	/* 50 failures, one every 25 s: never 5 in 60 s */
+	for (i = 0; i < 50; i++)
+		assert_int_equal(
+		    guard_failure(g, &a, t + i * 25 * SEC, NULL), 0);
+	assert_false(guard_is_banned(g, &a, t + 50 * 25 * SEC));
+	assert_int_equal(
+	    guard_failures(g, &a, t + 49 * 25 * SEC + 61 * SEC), 0);
+	guard_free(g);
+}
+
+static void
+test_ban_expires(void **state)
+{
+	struct guard_params p = params();
+	struct guard *g = guard_make(&p);
+	struct sockaddr_storage a = addr("203.0.113.9");
+	int64_t t = 1000 * SEC, until = 0;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 5; i++)
+		(void)guard_failure(g, &a, t, &until);
+	assert_int_equal(until, t + p.ban_us);
+	assert_true(guard_is_banned(g, &a, until - 1));
+	assert_false(guard_is_banned(g, &a, until));
+	assert_false(guard_is_banned(g, &a, until + SEC));
+	guard_free(g);
+}
+
+static int64_t
+ban_once(struct guard *g, const struct sockaddr_storage *a, int64_t t)
+{
+	int64_t until = 0;
+	int i;
+
+	for (i = 0; i < 4; i++)
+		assert_int_equal(guard_failure(g, a, t, &until), 0);
+	assert_int_equal(guard_failure(g, a, t, &until), 1);
+	return until - t;
+}
+
+static void
+test_doubling_cap(void **state)
+{
+	struct guard_params p = params();
+	struct guard *g = guard_make(&p);
+	struct sockaddr_storage a = addr("192.0.2.50");
+	int64_t t = 1000 * SEC, d;
+
+	(void)state;
+	d = ban_once(g, &a, t);
+	assert_int_equal(d, p.ban_us);
+	t += d;
+	d = ban_once(g, &a, t);
+	assert_int_equal(d, 2 * p.ban_us);
+	t += d;
+	d = ban_once(g, &a, t);
+	assert_int_equal(d, 4 * p.ban_us);
+	t += d;
+	d = ban_once(g, &a, t);
+	assert_int_equal(d, p.ban_max_us);
+	t += d;
+	d = ban_once(g, &a, t);
+	assert_int_equal(d, p.ban_max_us);
+	/* offences are forgotten a day after the last ban ends */
+	t += d + GUARD_OFFENCE_KEEP_US;
+	d = ban_once(g, &a, t);
+	assert_int_equal(d, p.ban_us);
+	guard_free(g);
+}
+
+static void
+test_allow_list(void **state)
+{
+	struct config_cidr allow[2];
+	struct guard_params p = params();
+	struct guard *g;
+	struct sockaddr_storage a = addr("10.1.2.3"),
+	                        m = addr("::ffff:10.9.9.9"),
+	                        v6 = addr("2001:db8::1"),
+	                        out = addr("11.0.0.1");
+	int i;
+
+	(void)state;
+	memset(allow, 0, sizeof(allow));
+	allow[0].family = AF_INET;
+	allow[0].addr[0] = 10;
+	allow[0].prefix = 8;
+	allow[1].family = AF_INET6;
+	allow[1].addr[0] = 0x20;
+	allow[1].addr[1] = 0x01;
+	allow[1].addr[2] = 0x0d;
+	allow[1].addr[3] = 0xb8;
+	allow[1].prefix = 32;
+	p.allow = allow;
+	p.allow_n = 2;
+	g = guard_make(&p);
+	for (i = 0; i < 100; i++) {
+		assert_int_equal(guard_failure(g, &a, i, NULL), 0);
+		assert_int_equal(guard_failure(g, &m, i, NULL), 0);
+		assert_int_equal(guard_failure(g, &v6, i, NULL), 0);
+	}
+	assert_false(guard_is_banned(g, &a, 100));
+	assert_false(guard_is_banned(g, &m, 100));
+	assert_false(guard_is_banned(g, &v6, 100));
+	assert_int_equal(guard_ban(g, &a, 0, SEC, "x"), EPERM);
+	for (i = 0; i < 5; i++)
+		(void)guard_failure(g, &out, i, NULL);
+	assert_true(guard_is_banned(g, &out, 10));
+	guard_free(g);
+}
+
+static void
+test_ipv6_prefix(void **state)
+{
+	struct guard_params p = params();
+	struct guard *g = guard_make(&p);
+	struct sockaddr_storage a1 = addr("2001:db8:1:2::1"),
+	                        a2 = addr("2001:db8:1:2:ffff:1:2:3"),
+	                        b = addr("2001:db8:1:3::1");
+	int64_t until = 0;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2; i++)
+		assert_int_equal(guard_failure(g, &a1, 0, NULL), 0);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(guard_failure(g, &a2, 0, NULL), 0);
+	assert_int_equal(guard_failures(g, &a1, 0), 4);
+	assert_int_equal(guard_failures(g, &b, 0), 0);
+	assert_int_equal(guard_failure(g, &b, 0, NULL), 0);
+	assert_int_equal(guard_failure(g, &a2, 0, &until), 1);
+	assert_true(guard_is_banned(g, &a1, 1));
+	assert_true(guard_is_banned(g, &a2, 1));
+	assert_false(guard_is_banned(g, &b, 1));
+	guard_free(g);
+}
+
+static void
+test_v4mapped(void **state)
+{
+	struct guard_params p = params();
+	struct guard *g = guard_make(&p);
+	struct sockaddr_storage v4 = addr("192.0.2.77"),
+	                        m = addr("::ffff:192.0.2.77"),
+	                        other = addr("::192.0.2.77");
+	int i;
+
+	(void)state;
+	for (i = 0; i < 3; i++)
+		(void)guard_failure(g, &v4, 0, NULL);
+	assert_int_equal(guard_failures(g, &m, 0), 3);
+	assert_int_equal(guard_failures(g, &other, 0), 0);
+	assert_int_equal(guard_failure(g, &m, 0, NULL), 0);
+	assert_int_equal(guard_failure(g, &m, 0, NULL), 1);
+	assert_true(guard_is_banned(g, &v4, 1));
+	assert_true(guard_is_banned(g, &m, 1));
+	assert_int_equal(guard_unban(g, &m), 0);
+	assert_false(guard_is_banned(g, &v4, 1));
+	guard_free(g);
+}
+
+static void
+test_trusted(void **state)
+{
+	struct guard_params p = params();
+	struct guard *g = guard_make(&p);
+	struct sockaddr_storage a = addr("192.0.2.10");
+	int64_t t = 1000 * SEC;
+	int i;
+
+	(void)state;
+	assert_false(guard_is_trusted(g, &a, t));
+	guard_success(g, &a, t);
+	assert_true(guard_is_trusted(g, &a, t + 1));
+	for (i = 0; i < 20; i++)
+		assert_int_equal(guard_failure(g, &a, t + 1, NULL), 0);
+	assert_false(guard_is_banned(g, &a, t + 2));
+	assert_int_equal(guard_failures(g, &a, t + 2), 5);
+	/* trust ends */
+	assert_false(guard_is_trusted(g, &a, t + p.trust_us));
+	guard_free(g);
+}
+
+static void
+test_success_clears(void **state)
+{
+	struct guard_params p = params();
+	struct guard *g = guard_make(&p);
+	struct sockaddr_storage a = addr("192.0.2.11");
+	int64_t t = 1000 * SEC;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 4; i++)
+		(void)guard_failure(g, &a, t, NULL);
+	assert_int_equal(guard_failures(g, &a, t), 4);
+	guard_success(g, &a, t);
+	assert_int_equal(guard_failures(g, &a, t), 0);
+	guard_free(g);
+}
+
+struct list_ctx {
+	int n;
+	bool seen_manual;
+	bool seen_v6;
+};
+
+static int
+list_cb(const struct guard_ban_info *bi, void *arg)
+{
+	struct list_ctx *c = arg;
+
+	c->n++;
+	if (bi->manual) {
+		c->seen_manual = true;
+		assert_string_equal(bi->reason, "operator");
+		assert_int_equal(bi->prefix, 32);
+	}
+	if (bi->addr.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 =
+		    (const struct sockaddr_in6 *)&bi->addr;
+		struct sockaddr_storage want = addr("2001:db8:5::");
+
+		c->seen_v6 = true;
+		assert_int_equal(bi->prefix, 64);
+		assert_memory_equal(&s6->sin6_addr,
+		    &((struct sockaddr_in6 *)&want)->sin6_addr, 16);
+	}
+	return 0;
+}
+
+static void
+test_manual(void **state)
+{
+	struct guard_params p = params();
+	struct guard *g = guard_make(&p);
+	struct sockaddr_storage a = addr("192.0.2.20"),
+	                        v6 = addr("2001:db8:5::42"),
+	                        none = addr("192.0.2.21");
+	struct list_ctx c;
+	int i;
+
+	(void)state;
+	assert_int_equal(guard_ban(g, &a, 0, 0, "x"), EINVAL);
+	assert_int_equal(guard_ban(g, &a, 0, 100 * SEC, "operator"), 0);
+	assert_true(guard_is_banned(g, &a, 50 * SEC));
+	for (i = 0; i < 5; i++)
+		(void)guard_failure(g, &v6, 0, NULL);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(guard_list(g, SEC, list_cb, &c), 0);
+	assert_int_equal(c.n, 2);
+	assert_true(c.seen_manual);
+	assert_true(c.seen_v6);
+	assert_int_equal(guard_unban(g, &a), 0);
+	assert_false(guard_is_banned(g, &a, 50 * SEC));
+	assert_int_equal(guard_unban(g, &a), ENOENT);
+	assert_int_equal(guard_unban(g, &none), ENOENT);
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(guard_list(g, SEC, list_cb, &c), 0);
+	assert_int_equal(c.n, 1);
+	guard_free(g);
+}
+
+static void
+test_capacity(void **state)
+{
+	struct guard_params p = params();
+	struct guard *g;
+	struct sockaddr_storage a;
+	uint32_t i, nban = 32;
+
+	(void)state;
+	p.capacity = 1024;
+	g = guard_make(&p);
+	for (i = 0; i < nban; i++) {
+		a = addr_v4n(i);
+		assert_int_equal(guard_ban(g, &a, 0, 1000 * SEC, "cap"), 0);
+	}
+	for (i = nban; i < nban + 3 * 1024; i++) {
+		a = addr_v4n(i);
+		(void)guard_failure(g, &a, SEC + i, NULL);
+		assert_true(guard_count(g) <= p.capacity);
+	}
+	for (i = 0; i < nban; i++) {
+		a = addr_v4n(i);
+		assert_true(guard_is_banned(g, &a, 10 * SEC));
+	}
+	/* the oldest non-banned sources went first */
+	a = addr_v4n(nban);
+	assert_int_equal(guard_failures(g, &a, SEC + nban), 0);
+	a = addr_v4n(nban + 3 * 1024 - 1);
+	assert_int_equal(guard_failures(g, &a, SEC + nban + 3 * 1024), 1);
+	guard_free(g);
+}
+
+static void
+test_capacity_full_of_bans(void **state)
+{
+	struct guard_params p = params();
+	struct guard *g;
+	struct sockaddr_storage a;
+	uint32_t i;
+	int err, full = 0;
+
+	(void)state;
+	p.capacity = 8; /* one shard */
+	g = guard_make(&p);
+	for (i = 0; i < 10; i++) {
+		a = addr_v4n(i);
+		err = guard_ban(g, &a, 0, 1000 * SEC, NULL);
+		if (err == ENOSPC)
+			full++;
+		else
+			assert_int_equal(err, 0);
+	}
+	assert_int_equal(full, 2);
+	assert_int_equal(guard_count(g), 8);
+	a = addr_v4n(100);
+	assert_int_equal(guard_failure(g, &a, SEC, NULL), 0);
+	/* once the bans end their entries are reused */
+	assert_int_equal(guard_ban(g, &a, 1000 * SEC, 2000 * SEC, NULL), 0);
+	guard_free(g);
+}
+
+enum { THREADS = 4, THREAD_OPS = 20000 };
+
+struct thread_arg {
+	struct guard *g;
+	unsigned id;
+	unsigned bans;
+};
+
+static void *
+thread_run(void *arg)
+{
+	struct thread_arg *ta = arg;
+	struct sockaddr_storage a;
+	uint32_t x = ta->id * 2654435761u + 1;
+	int i;
+
+	for (i = 0; i < THREAD_OPS; i++) {
+		int64_t now = (int64_t)i * 1000;
+
+		x = x * 1664525u + 1013904223u;
+		a = addr_v4n((x >> 16) % 3000);
+		if (guard_failure(ta->g, &a, now, NULL))
+			ta->bans++;
+		(void)guard_is_banned(ta->g, &a, now);
+		if (i % 97 == 0)
+			guard_success(ta->g, &a, now);
+		if (i % 1001 == 0)
+			(void)guard_unban(ta->g, &a);
+	}
+	return NULL;
+}
+
+static int
+count_cb(const struct guard_ban_info *bi, void *arg)
+{
+	(void)bi;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void
+test_threads(void **state)
+{
+	struct guard_params p = params();
+	struct guard *g;
+	struct thread_arg ta[THREADS];
+	pthread_t th[THREADS];
+	unsigned i, bans = 0;
+	int listed = 0;
+
+	(void)state;
+	p.max_failures = 3;
+	p.capacity = 2048;
+	g = guard_make(&p);
+	for (i = 0; i < THREADS; i++) {
+		ta[i].g = g;
+		ta[i].id = i;
+		ta[i].bans = 0;
+		assert_int_equal(
+		    pthread_create(&th[i], NULL, thread_run, &ta[i]), 0);
+	}
+	for (i = 0; i < THREADS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		bans += ta[i].bans;
+	}
+	assert_true(bans > 0);
+	assert_true(guard_count(g) <= p.capacity);
+	assert_int_equal(guard_list(g, 0, count_cb, &listed), 0);
+	assert_true(listed > 0);
+	guard_free(g);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_new_bad_params),
+	    cmocka_unit_test(test_ban_after_max),
+	    cmocka_unit_test(test_spread_not_banned),
+	    cmocka_unit_test(test_ban_expires),
+	    cmocka_unit_test(test_doubling_cap),
+	    cmocka_unit_test(test_allow_list),
+	    cmocka_unit_test(test_ipv6_prefix),
+	    cmocka_unit_test(test_v4mapped),
+	    cmocka_unit_test(test_trusted),
+	    cmocka_unit_test(test_success_clears),
+	    cmocka_unit_test(test_manual),
+	    cmocka_unit_test(test_capacity),
+	    cmocka_unit_test(test_capacity_full_of_bans),
+	    cmocka_unit_test(test_threads),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
