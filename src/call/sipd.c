@@ -33,6 +33,7 @@ struct sipd {
 	struct nctab *nc;
 	struct storew *sw;
 	struct b2bua *b2b;
+	struct guard *guard;
 	unsigned char nonce_key[SIPD_NONCE_KEY_LEN];
 	/* Unknown users are checked against these: same work, no match. */
 	char dummy_md5[SIP_DIGEST_MD5_HEX + 1];
@@ -60,6 +61,7 @@ sipd_new(const struct sipd_params *p, struct sipd **out)
 	d->nc = p->nc;
 	d->sw = p->sw;
 	d->b2b = p->b2b;
+	d->guard = p->guard;
 	memcpy(d->nonce_key, p->nonce_key, sizeof(d->nonce_key));
 	randombytes_buf(r, sizeof(r));
 	util_hex(r, 16, d->dummy_md5);
@@ -323,6 +325,27 @@ auth_check(struct sipd *d, struct sipd_worker *sw, enum sip_hdr_id hid,
 	return AUTH_FAIL;
 }
 
+/* Tells the guard how an authentication went: failures ban the source
+ * after [guard] max_auth_failures in the window; a success trusts it. */
+static void
+guard_note(struct sipd *d, const struct tp_flow *f, enum auth_result ar,
+    const char *ip)
+{
+	int64_t now = util_now_us(), until = 0;
+
+	if (d->guard == NULL)
+		return;
+	if (ar == AUTH_OK) {
+		guard_success(d->guard, &f->peer, now);
+	} else if (ar == AUTH_FAIL &&
+	           guard_failure(d->guard, &f->peer, now, &until) == 1) {
+		atomic_fetch_add(&d->stats.bans, 1);
+		log_warn("security: ban %s for %llds: too many failed "
+		         "authentications",
+		    ip, (long long)((until - now) / 1000000));
+	}
+}
+
 static void
 flow_transport(const struct tp_flow *f, char *buf, size_t size)
 {
@@ -484,6 +507,7 @@ do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 	}
 	ar = auth_check(
 	    d, sw, SIP_HDR_AUTHORIZATION, m->to.uri.user, domain, &dom, ip, &e);
+	guard_note(d, f, ar, ip);
 	switch (ar) {
 	case AUTH_CHALLENGE:
 	case AUTH_STALE:
@@ -634,6 +658,7 @@ do_invite(struct sipd *d, struct tp_worker *w, struct sipd_worker *sw,
 	 * From, To or Request-URI: the caller is who authenticates. */
 	ar = auth_check(d, sw, SIP_HDR_PROXY_AUTHORIZATION, m->from.uri.user,
 	    domain, &dom, ip, &e);
+	guard_note(d, f, ar, ip);
 	switch (ar) {
 	case AUTH_CHALLENGE:
 	case AUTH_STALE:
@@ -874,6 +899,12 @@ sipd_on_msg(void *arg, struct tp_worker *w, const struct tp_flow *f, char *buf,
 	struct sipd_worker *sw = &d->w[widx % (int)d->nworkers];
 	size_t outlen = 0;
 
+	/* A banned source costs one lookup, before any parsing. */
+	if (d->guard != NULL &&
+	    guard_is_banned(d->guard, &f->peer, util_now_us())) {
+		atomic_fetch_add(&d->stats.dropped_banned, 1);
+		return;
+	}
 	/* The messages of a call are handled by one worker. */
 	if (d->b2b != NULL && d->nworkers > 1 &&
 	    sip_msg_parse(buf, len, &sw->m) == 0 &&

@@ -9,6 +9,7 @@
 #include "call/nctab.h"
 #include "call/regtab.h"
 #include "core/storew.h"
+#include "guard/guard.h"
 #include "transport/transport.h"
 
 #include <stdatomic.h>
@@ -30,6 +31,7 @@ struct sipd_stats {
 	/* The work each authentication does, for the no-enumeration test:
 	 * every path does one lookup and one digest computation. */
 	atomic_uint_fast64_t auth_lookups, auth_digests;
+	atomic_uint_fast64_t bans, dropped_banned;
 };
 
 struct sipd_params {
@@ -38,8 +40,9 @@ struct sipd_params {
 	struct credtab *creds;
 	struct regtab *reg;
 	struct nctab *nc;
-	struct storew *sw; /* NULL: bindings are not written (tests) */
-	struct b2bua *b2b; /* NULL: INVITE gets 501 (tests) */
+	struct storew *sw;   /* NULL: bindings are not written (tests) */
+	struct b2bua *b2b;   /* NULL: INVITE gets 501 (tests) */
+	struct guard *guard; /* NULL: no bans (tests) */
 	unsigned char nonce_key[SIPD_NONCE_KEY_LEN];
 };
 

@@ -45,6 +45,7 @@ struct daemon {
 	struct storew *sw;
 	struct sipd *sipd;
 	struct b2bua *b2b;
+	struct guard *guard;
 	struct transport *tp;
 	int64_t seq; /* last change applied */
 	int64_t last_expire_us;
@@ -307,6 +308,26 @@ daemon_run(const char *conf_path)
 			goto out;
 		}
 		sp.b2b = d.b2b;
+		{
+			struct guard_params gp;
+
+			memset(&gp, 0, sizeof(gp));
+			gp.max_failures = d.cfg->guard_max_auth_failures;
+			gp.window_us = d.cfg->guard_window_us;
+			gp.ban_us = d.cfg->guard_ban_us;
+			gp.ban_max_us = (int64_t)30 * 86400 * 1000000;
+			if (gp.ban_max_us < gp.ban_us)
+				gp.ban_max_us = gp.ban_us;
+			gp.trust_us = (int64_t)3600 * 1000000;
+			gp.allow = d.cfg->guard_allow;
+			gp.allow_n = d.cfg->guard_allow_n;
+			gp.capacity = 65536;
+			if (guard_new(&gp, &d.guard) != 0) {
+				log_err("cannot start the guard");
+				goto out;
+			}
+			sp.guard = d.guard;
+		}
 		rc = sipd_new(&sp, &d.sipd);
 		sodium_memzero(&sp, sizeof(sp));
 		if (rc != 0 || sipd_restore(d.sipd, d.st) != 0) {
@@ -366,6 +387,7 @@ out:
 	storew_stop(d.sw);                 /* writes what they queued */
 	sipd_free(d.sipd);
 	b2bua_free(d.b2b);
+	guard_free(d.guard);
 	regtab_free(d.reg);
 	nctab_free(d.nc);
 	credtab_free(d.creds);
