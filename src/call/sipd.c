@@ -343,6 +343,17 @@ guard_note(struct sipd *d, const struct tp_flow *f, enum auth_result ar,
 		log_warn("security: ban %s for %llds: too many failed "
 		         "authentications",
 		    ip, (long long)((until - now) / 1000000));
+		if (d->sw != NULL) {
+			struct store_ban b;
+
+			memset(&b, 0, sizeof(b));
+			snprintf(b.source, sizeof(b.source), "%s", ip);
+			snprintf(b.reason, sizeof(b.reason),
+			    "failed authentications");
+			snprintf(b.node, sizeof(b.node), "%s", d->node);
+			b.expires_us = until;
+			storew_ban_put(d->sw, &b);
+		}
 	}
 }
 

@@ -15,6 +15,7 @@
 #include "store/store.h"
 #include "transport/transport.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
 #include <poll.h>
@@ -188,6 +189,49 @@ nonce_key_load(struct daemon *d, unsigned char key[SIPD_NONCE_KEY_LEN])
 	return rc;
 }
 
+struct bans_arg {
+	struct guard *g;
+	int64_t now;
+	size_t n;
+};
+
+static int
+ban_restore_cb(void *arg, const struct store_ban *b)
+{
+	struct bans_arg *a = arg;
+	struct sockaddr_storage ss;
+	char addr[INET6_ADDRSTRLEN + 1];
+	size_t n = strcspn(b->source, "/");
+
+	memset(&ss, 0, sizeof(ss));
+	snprintf(addr, sizeof(addr), "%.*s", (int)n, b->source);
+	if (inet_pton(AF_INET, addr,
+	        &((struct sockaddr_in *)(void *)&ss)->sin_addr) == 1)
+		ss.ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, addr,
+	             &((struct sockaddr_in6 *)(void *)&ss)->sin6_addr) == 1)
+		ss.ss_family = AF_INET6;
+	else
+		return 0;
+	if (guard_ban(a->g, &ss, a->now, b->expires_us, b->reason) == 0)
+		a->n++;
+	return 0;
+}
+
+/* Puts back the bans in force (the store keeps them across restarts and
+ * shares them between nodes). */
+static void
+bans_restore(struct daemon *d)
+{
+	struct bans_arg a = {d->guard, util_now_us(), 0};
+
+	if (store_ban_list_active(d->st, a.now, ban_restore_cb, &a) != 0)
+		log_warn(
+		    "guard: cannot read the bans: %s", store_errmsg(d->st));
+	else
+		log_info("guard: %zu bans restored", a.n);
+}
+
 /* " tls:0.0.0.0:5061 udp:..." for the start-up log. */
 static void
 listeners_fmt(const struct config *cfg, char *buf, size_t size)
@@ -327,6 +371,7 @@ daemon_run(const char *conf_path)
 				goto out;
 			}
 			sp.guard = d.guard;
+			bans_restore(&d);
 		}
 		rc = sipd_new(&sp, &d.sipd);
 		sodium_memzero(&sp, sizeof(sp));

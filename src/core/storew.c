@@ -8,7 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum job_kind { JOB_BINDING_PUT, JOB_BINDING_DEL, JOB_EXT_SEEN, JOB_CALL };
+enum job_kind {
+	JOB_BINDING_PUT,
+	JOB_BINDING_DEL,
+	JOB_EXT_SEEN,
+	JOB_CALL,
+	JOB_BAN
+};
 
 struct call_job {
 	struct store_call c;
@@ -21,6 +27,7 @@ struct job {
 	union {
 		struct store_binding b;
 		struct store_ext e;
+		struct store_ban ban;
 		struct call_job *call;
 	} u;
 	struct job *next;
@@ -102,6 +109,18 @@ storew_ext_seen(struct storew *w, const struct store_ext *e)
 }
 
 int
+storew_ban_put(struct storew *w, const struct store_ban *b)
+{
+	struct job *j = malloc(sizeof(*j));
+
+	if (j == NULL)
+		return ENOMEM;
+	j->kind = JOB_BAN;
+	j->u.ban = *b;
+	return enqueue(w, j);
+}
+
+int
 storew_call_put(struct storew *w, const struct store_call *c,
     const struct store_call_leg *legs, size_t nlegs)
 {
@@ -146,6 +165,8 @@ job_apply(struct store *st, struct job *j)
 	int rc;
 
 	switch (j->kind) {
+	case JOB_BAN:
+		return store_ban_upsert(st, &j->u.ban);
 	case JOB_CALL:
 		rc = call_apply(st, j->u.call);
 		free(j->u.call);

@@ -26,6 +26,8 @@ int storew_binding_put(struct storew *w, const struct store_binding *b);
 int storew_binding_del(
     struct storew *w, int64_t extension_id, const char *contact);
 int storew_ext_seen(struct storew *w, const struct store_ext *e);
+/* A ban (store_ban_upsert: a repeat offence counts up). */
+int storew_ban_put(struct storew *w, const struct store_ban *b);
 /* A call record and its legs (at most STOREW_LEGS_MAX), in one job. */
 enum { STOREW_LEGS_MAX = 12 };
 int storew_call_put(struct storew *w, const struct store_call *c,

@@ -51,3 +51,22 @@ class TestBans(SwTestCase):
         # Even the right password from the banned source gets nothing.
         right = Phone(attacker, "1001", pw, "acme.example.com")
         self.assertIsNone(right.register(timeout=1.5))
+
+        # The ban is stored (the store writer is asynchronous) and survives
+        # a restart.
+        deadline = time.monotonic() + 3
+        rows = []
+        while time.monotonic() < deadline and not rows:
+            rows = d.query("SELECT source, reason FROM bans")
+            time.sleep(0.05)
+        self.assertEqual(rows, [("127.0.0.2", "failed authentications")])
+        daemon.stop()
+        daemon = d.start_daemon()
+        self.addCleanup(daemon.stop)
+        daemon.wait_for(r"guard: 1 bans restored", 60)
+        daemon.wait_for(r"SIP listening on", 60)
+        again = Phone(attacker, "1001", pw, "acme.example.com")
+        self.assertIsNone(again.register(timeout=1.5), "the ban did not survive the restart")
+        r = Phone(good_conn, "1001", pw, "acme.example.com").register()
+        self.assertIsNotNone(r)
+        self.assertEqual(r.status, 200, r.raw)
