@@ -143,8 +143,8 @@ send_register(struct conn *c, const char *auth)
 	    "%s"
 	    "Content-Length: 0\r\n\r\n",
 	    u->domain, local_ip, c->idx, auth ? 2 : 1, u->name, u->domain,
-	    c->idx, u->name, u->domain, c->cid, auth ? 2 : 1, u->name,
-	    local_ip, auth ? auth : "");
+	    c->idx, u->name, u->domain, c->cid, auth ? 2 : 1, u->name, local_ip,
+	    auth ? auth : "");
 	SSL_write(c->ssl, msg, n);
 }
 
@@ -211,8 +211,8 @@ load_users(const char *path)
 			users = realloc(users, cap * sizeof(*users));
 		}
 		snprintf(users[nusers].name, sizeof(users[0].name), "%s", a);
-		snprintf(users[nusers].domain, sizeof(users[0].domain), "%s",
-		    b);
+		snprintf(
+		    users[nusers].domain, sizeof(users[0].domain), "%s", b);
 		snprintf(users[nusers].pw, sizeof(users[0].pw), "%s", c);
 		nusers++;
 	}
@@ -224,7 +224,7 @@ int
 main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "", *addr = "127.0.0.1",
-		   *ufile = NULL;
+	           *ufile = NULL;
 	int port = 15061, conc = 50, secs = 10, n = 100, rate = 500, opt, i;
 	struct epoll_event evs[256];
 	struct conn *cs;
@@ -236,14 +236,29 @@ main(int argc, char **argv)
 	optind = 2;
 	while ((opt = getopt(argc, argv, "a:p:c:t:n:U:r:")) != -1) {
 		switch (opt) {
-		case 'a': addr = optarg; break;
-		case 'p': port = atoi(optarg); break;
-		case 'c': conc = atoi(optarg); break;
-		case 't': secs = atoi(optarg); break;
-		case 'n': n = atoi(optarg); break;
-		case 'U': ufile = optarg; break;
-		case 'r': rate = atoi(optarg); break;
-		default: return 2;
+		case 'a':
+			addr = optarg;
+			break;
+		case 'p':
+			port = atoi(optarg);
+			break;
+		case 'c':
+			conc = atoi(optarg);
+			break;
+		case 't':
+			secs = atoi(optarg);
+			break;
+		case 'n':
+			n = atoi(optarg);
+			break;
+		case 'U':
+			ufile = optarg;
+			break;
+		case 'r':
+			rate = atoi(optarg);
+			break;
+		default:
+			return 2;
 		}
 	}
 	hold = strcmp(mode, "hold") == 0;
@@ -309,9 +324,10 @@ main(int argc, char **argv)
 						conn_open(c);
 						continue;
 					}
-					struct epoll_event ev = {.events = EPOLLIN,
-					    .data.ptr = c};
-					epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+					struct epoll_event ev = {
+					    .events = EPOLLIN, .data.ptr = c};
+					epoll_ctl(
+					    ep, EPOLL_CTL_MOD, c->fd, &ev);
 					c->st = S_REG1;
 					send_register(c, NULL);
 				} else {
@@ -351,7 +367,8 @@ main(int argc, char **argv)
 		}
 		if (hold && opened == n && registered + failures >= n &&
 		    last_open > 0) {
-			printf("registered %ld of %d (failures %ld) after %.1fs\n",
+			printf(
+			    "registered %ld of %d (failures %ld) after %.1fs\n",
 			    registered, n, failures, now() - t0);
 			fflush(stdout);
 			last_open = 0;
@@ -359,7 +376,8 @@ main(int argc, char **argv)
 	}
 	if (!hold)
 		printf("handshakes %ld in %.1fs: %.0f/s (failures %ld)\n",
-		    handshakes, now() - t0, handshakes / (now() - t0), failures);
+		    handshakes, now() - t0, handshakes / (now() - t0),
+		    failures);
 	else
 		printf("end: registered %ld, failures %ld\n", registered,
 		    failures);
