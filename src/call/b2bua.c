@@ -453,26 +453,9 @@ a_respond(struct call *c, struct tp_worker *w, unsigned code,
 		return;
 	if (sip_msg_parse(c->ainv, c->ainvlen, m) != 0)
 		return;
-	if (c->a.flow.peer.ss_family == AF_INET6)
-		inet_ntop(AF_INET6,
-		    &((const struct sockaddr_in6 *)(const void *)&c->a.flow
-		            .peer)
-		         ->sin6_addr,
-		    ip, sizeof(ip));
-	else
-		inet_ntop(AF_INET,
-		    &((const struct sockaddr_in *)(const void *)&c->a.flow.peer)
-		         ->sin_addr,
-		    ip, sizeof(ip));
+	tp_peer_ip(&c->a.flow, ip, sizeof(ip));
 	if (m->nvia > 0 && m->via[0].rport)
-		rport =
-		    c->a.flow.peer.ss_family == AF_INET6
-		        ? ntohs(((const struct sockaddr_in6 *)(const void *)&c
-		                     ->a.flow.peer)
-		                    ->sin6_port)
-		        : ntohs(((const struct sockaddr_in *)(const void *)&c->a
-		                     .flow.peer)
-		                    ->sin_port);
+		rport = tp_peer_port(&c->a.flow);
 	if (code > 100 && code < 300) {
 		local_hostport(&c->a.flow, hp, sizeof(hp));
 		wr_fmt(&x, "Contact: <sip:%s;transport=%s>\r\n", hp,
@@ -514,25 +497,9 @@ respond_to(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 	size_t outlen;
 	unsigned rport = 0;
 
-	if (f->peer.ss_family == AF_INET6)
-		inet_ntop(AF_INET6,
-		    &((const struct sockaddr_in6 *)(const void *)&f->peer)
-		         ->sin6_addr,
-		    ip, sizeof(ip));
-	else
-		inet_ntop(AF_INET,
-		    &((const struct sockaddr_in *)(const void *)&f->peer)
-		         ->sin_addr,
-		    ip, sizeof(ip));
+	tp_peer_ip(f, ip, sizeof(ip));
 	if (m->nvia > 0 && m->via[0].rport)
-		rport =
-		    f->peer.ss_family == AF_INET6
-		        ? ntohs(((const struct sockaddr_in6 *)(const void *)&f
-		                     ->peer)
-		                    ->sin6_port)
-		        : ntohs(((const struct sockaddr_in *)(const void *)&f
-		                     ->peer)
-		                    ->sin_port);
+		rport = tp_peer_port(f);
 	if (sip_build_response(bw->out, sizeof(bw->out), m, code, NULL, to_tag,
 	        ip, rport, NULL, NULL, 0, &outlen) == 0)
 		tp_send(w, f, bw->out, outlen);
@@ -1109,27 +1076,9 @@ relay_answer(
 	if (!c->rel.on || x == NULL ||
 	    sip_msg_parse(c->rel.req, c->rel.reqlen, rq) != 0)
 		goto out;
-	if (c->rel.flow.peer.ss_family == AF_INET6)
-		inet_ntop(AF_INET6,
-		    &((const struct sockaddr_in6 *)(const void *)&c->rel.flow
-		            .peer)
-		         ->sin6_addr,
-		    ip, sizeof(ip));
-	else
-		inet_ntop(AF_INET,
-		    &((const struct sockaddr_in *)(const void *)&c->rel.flow
-		            .peer)
-		         ->sin_addr,
-		    ip, sizeof(ip));
+	tp_peer_ip(&c->rel.flow, ip, sizeof(ip));
 	if (rq->nvia > 0 && rq->via[0].rport)
-		rport =
-		    c->rel.flow.peer.ss_family == AF_INET6
-		        ? ntohs(((const struct sockaddr_in6 *)(const void *)&c
-		                     ->rel.flow.peer)
-		                    ->sin6_port)
-		        : ntohs(((const struct sockaddr_in *)(const void *)&c
-		                     ->rel.flow.peer)
-		                    ->sin_port);
+		rport = tp_peer_port(&c->rel.flow);
 	if (code >= 200 && code < 300 &&
 	    (rq->method == SIP_METHOD_INVITE ||
 	        rq->method == SIP_METHOD_UPDATE)) {

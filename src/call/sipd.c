@@ -98,38 +98,6 @@ sipd_stats(struct sipd *d)
 	return &d->stats;
 }
 
-/* The peer's address without port, for received= and logs. */
-static void
-peer_ip(const struct tp_flow *f, char *buf, size_t size)
-{
-	if (f->peer.ss_family == AF_INET)
-		inet_ntop(AF_INET,
-		    &((const struct sockaddr_in *)(const void *)&f->peer)
-		         ->sin_addr,
-		    buf, (socklen_t)size);
-	else if (f->peer.ss_family == AF_INET6)
-		inet_ntop(AF_INET6,
-		    &((const struct sockaddr_in6 *)(const void *)&f->peer)
-		         ->sin6_addr,
-		    buf, (socklen_t)size);
-	else
-		snprintf(buf, size, "?");
-}
-
-static unsigned
-peer_port(const struct tp_flow *f)
-{
-	if (f->peer.ss_family == AF_INET)
-		return ntohs(
-		    ((const struct sockaddr_in *)(const void *)&f->peer)
-		        ->sin_port);
-	if (f->peer.ss_family == AF_INET6)
-		return ntohs(
-		    ((const struct sockaddr_in6 *)(const void *)&f->peer)
-		        ->sin6_port);
-	return 0;
-}
-
 /* A random To-tag. */
 static void
 make_tag(char tag[17])
@@ -150,9 +118,9 @@ respond(struct sipd_worker *sw, const struct tp_flow *f, unsigned code,
 	char ip[INET6_ADDRSTRLEN], tag[17];
 	unsigned rport = 0;
 
-	peer_ip(f, ip, sizeof(ip));
+	tp_peer_ip(f, ip, sizeof(ip));
 	if (m->nvia > 0 && m->via[0].rport)
-		rport = peer_port(f);
+		rport = tp_peer_port(f);
 	make_tag(tag);
 	return sip_build_response(out, outsize, m, code, reason, tag, ip, rport,
 	    extra, NULL, 0, outlen);
@@ -469,7 +437,7 @@ contact_flow(
 		return;
 	memcpy(host, h.p, h.len);
 	host[h.len] = '\0';
-	peer_ip(f, src, sizeof(src));
+	tp_peer_ip(f, src, sizeof(src));
 	if (strcmp(host, src) != 0)
 		return;
 	if (f->peer.ss_family == AF_INET)
@@ -496,7 +464,7 @@ do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 	size_t i;
 	int rc;
 
-	peer_ip(f, ip, sizeof(ip));
+	tp_peer_ip(f, ip, sizeof(ip));
 	sw->hdrs[0] = '\0';
 	if ((m->ruri.scheme != SIP_URI_SIP && m->ruri.scheme != SIP_URI_SIPS) ||
 	    (m->to.uri.scheme != SIP_URI_SIP &&
@@ -651,7 +619,7 @@ do_invite(struct sipd *d, struct tp_worker *w, struct sipd_worker *sw,
 	}
 	if (b2bua_retransmission(d->b2b, w, m))
 		return 0;
-	peer_ip(f, ip, sizeof(ip));
+	tp_peer_ip(f, ip, sizeof(ip));
 	sw->hdrs[0] = '\0';
 	if ((m->from.uri.scheme != SIP_URI_SIP &&
 	        m->from.uri.scheme != SIP_URI_SIPS) ||

@@ -140,6 +140,37 @@ tp_proto_name(enum tp_proto p)
 	return p == TP_UDP ? "udp" : p == TP_TCP ? "tcp" : "tls";
 }
 
+void
+tp_peer_ip(const struct tp_flow *f, char *buf, size_t size)
+{
+	if (f->peer.ss_family == AF_INET)
+		inet_ntop(AF_INET,
+		    &((const struct sockaddr_in *)(const void *)&f->peer)
+		         ->sin_addr,
+		    buf, (socklen_t)size);
+	else if (f->peer.ss_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)(const void *)&f->peer)
+		         ->sin6_addr,
+		    buf, (socklen_t)size);
+	else
+		snprintf(buf, size, "?");
+}
+
+unsigned
+tp_peer_port(const struct tp_flow *f)
+{
+	if (f->peer.ss_family == AF_INET)
+		return ntohs(
+		    ((const struct sockaddr_in *)(const void *)&f->peer)
+		        ->sin_port);
+	if (f->peer.ss_family == AF_INET6)
+		return ntohs(
+		    ((const struct sockaddr_in6 *)(const void *)&f->peer)
+		        ->sin6_port);
+	return 0;
+}
+
 char *
 tp_addr_fmt(const struct sockaddr_storage *ss, char *buf, size_t size)
 {

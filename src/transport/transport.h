@@ -114,6 +114,11 @@ void transport_on_close(struct transport *t, tp_close_cb cb, void *arg);
 /* The worker's index (0..n-1). */
 int tp_worker_index(const struct tp_worker *w);
 
+/* The peer's address without port (for received= and logs), and its
+ * port. */
+void tp_peer_ip(const struct tp_flow *f, char *buf, size_t size);
+unsigned tp_peer_port(const struct tp_flow *f);
+
 /* "udp", "tcp", "tls" */
 const char *tp_proto_name(enum tp_proto p);
 /* "192.0.2.1:5060" or "[2001:db8::1]:5061" */
