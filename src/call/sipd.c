@@ -755,7 +755,7 @@ bad_request(
 static int
 sipd_handle(struct sipd *d, struct tp_worker *w, int widx,
     const struct tp_flow *f, char *buf, size_t len, char *out, size_t outsize,
-    size_t *outlen)
+    size_t *outlen, bool parsed)
 {
 	struct sipd_worker *sw = &d->w[widx % (int)d->nworkers];
 	struct sip_msg *m = &sw->m;
@@ -765,7 +765,8 @@ sipd_handle(struct sipd *d, struct tp_worker *w, int widx,
 	int rc;
 
 	*outlen = 0;
-	rc = sip_msg_parse(buf, len, m);
+	/* sipd_on_msg may have parsed it already (to route it): not twice. */
+	rc = parsed ? 0 : sip_msg_parse(buf, len, m);
 	if (rc == ENODATA)
 		return 0; /* only CRLFs: a keep-alive */
 	if (rc == EPROTONOSUPPORT && m->is_request)
@@ -842,7 +843,8 @@ int
 sipd_process(struct sipd *d, int widx, const struct tp_flow *f, char *buf,
     size_t len, char *out, size_t outsize, size_t *outlen)
 {
-	return sipd_handle(d, NULL, widx, f, buf, len, out, outsize, outlen);
+	return sipd_handle(
+	    d, NULL, widx, f, buf, len, out, outsize, outlen, false);
 }
 
 /* A message handed to the worker that owns its Call-ID. */
@@ -863,7 +865,7 @@ sipd_job_run(struct tp_worker *w, void *arg)
 	size_t outlen = 0;
 
 	sipd_handle(d, w, widx, &j->f, j->buf, j->len, sw->out, sizeof(sw->out),
-	    &outlen);
+	    &outlen, false);
 	if (outlen > 0)
 		tp_send(w, &j->f, sw->out, outlen);
 	free(j);
@@ -877,6 +879,7 @@ sipd_on_msg(void *arg, struct tp_worker *w, const struct tp_flow *f, char *buf,
 	int widx = tp_worker_index(w);
 	struct sipd_worker *sw = &d->w[widx % (int)d->nworkers];
 	size_t outlen = 0;
+	bool parsed = false;
 
 	/* A banned source costs one lookup, before any parsing. */
 	if (d->guard != NULL &&
@@ -886,7 +889,7 @@ sipd_on_msg(void *arg, struct tp_worker *w, const struct tp_flow *f, char *buf,
 	}
 	/* The messages of a call are handled by one worker. */
 	if (d->b2b != NULL && d->nworkers > 1 &&
-	    sip_msg_parse(buf, len, &sw->m) == 0 &&
+	    (parsed = sip_msg_parse(buf, len, &sw->m) == 0) &&
 	    (!sw->m.is_request || (sw->m.method != SIP_METHOD_REGISTER &&
 	                              sw->m.method != SIP_METHOD_OPTIONS))) {
 		unsigned owner = b2bua_owner(d->b2b, sw->m.call_id);
@@ -906,7 +909,8 @@ sipd_on_msg(void *arg, struct tp_worker *w, const struct tp_flow *f, char *buf,
 			return;
 		}
 	}
-	sipd_handle(d, w, widx, f, buf, len, sw->out, sizeof(sw->out), &outlen);
+	sipd_handle(
+	    d, w, widx, f, buf, len, sw->out, sizeof(sw->out), &outlen, parsed);
 	if (outlen > 0)
 		tp_send(w, f, sw->out, outlen);
 }
