@@ -62,7 +62,7 @@ build/clang/sipwarden: build/clang/obj/src/main.o build/clang/libsipwarden.a
 
 build/asan/tests/%_test: build/asan/obj/tests/unit/%_test.o build/asan/libsipwarden.a
 	@mkdir -p $(dir $@)
-	$(CC) -fsanitize=address,undefined -o $@ $^ $(PKG_LIBS) -lcmocka
+	$(CC) -fsanitize=address,undefined -o $@ $^ $(PKG_LIBS) -lcmocka -lsrtp2
 
 build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o build/fuzz/libsipwarden.a
 	$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)

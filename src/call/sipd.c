@@ -258,21 +258,25 @@ auth_check(struct sipd *d, struct sipd_worker *sw, enum sip_hdr_id hid,
 		ok = false;
 	if (!found) {
 		atomic_fetch_add(&d->stats.unknown_user, 1);
-		log_info("security: auth failure from %s: unknown user "
-		         "%.*s@%s",
-		    ip, (int)(c.username.len > 64 ? 64 : c.username.len),
-		    c.username.p, domain);
+		char uname[65];
+
+		log_safe_copy(
+		    uname, sizeof(uname), c.username.p, c.username.len);
+		log_info("security: auth-failure src=%s user=%s@%s "
+		         "reason=unknown-user",
+		    ip, uname, domain);
 		return AUTH_FAIL;
 	}
 	if (!ok) {
-		log_info("security: auth failure from %s: wrong password for "
-		         "%s@%s",
+		log_info("security: auth-failure src=%s user=%s@%s "
+		         "reason=wrong-password",
 		    ip, e->number, domain);
 		return AUTH_FAIL;
 	}
 	if (!e->enabled) {
 		atomic_fetch_add(&d->stats.disabled, 1);
-		log_info("security: auth failure from %s: %s@%s is disabled",
+		log_info("security: auth-failure src=%s user=%s@%s "
+		         "reason=disabled",
 		    ip, e->number, domain);
 		return AUTH_FAIL;
 	}
@@ -286,8 +290,8 @@ auth_check(struct sipd *d, struct sipd_worker *sw, enum sip_hdr_id hid,
 		return AUTH_STALE;
 	case NC_REPLAY:
 		atomic_fetch_add(&d->stats.replays, 1);
-		log_info("security: replayed nonce from %s for %s@%s", ip,
-		    e->number, domain);
+		log_info("security: replay src=%s user=%s@%s", ip, e->number,
+		    domain);
 		return AUTH_CHALLENGE;
 	}
 	return AUTH_FAIL;
@@ -308,8 +312,8 @@ guard_note(struct sipd *d, const struct tp_flow *f, enum auth_result ar,
 	} else if (ar == AUTH_FAIL &&
 	           guard_failure(d->guard, &f->peer, now, &until) == 1) {
 		atomic_fetch_add(&d->stats.bans, 1);
-		log_warn("security: ban %s for %llds: too many failed "
-		         "authentications",
+		log_warn("security: ban src=%s seconds=%lld "
+		         "reason=auth-failures",
 		    ip, (long long)((until - now) / 1000000));
 		if (d->sw != NULL) {
 			struct store_ban b;

@@ -65,6 +65,8 @@ struct config {
 	bool sip_client_required;
 	uint16_t media_port_lo, media_port_hi;
 	struct config_listen media_ng; /* loopback addresses only */
+	unsigned media_threads;
+	int64_t media_timeout_us;
 	char *media_advertise; /* IP literal (IPv6 without brackets); NULL:
 	                          the listener's address */
 	char *store_url; /* "sqlite:/abs/path" or the postgres url unchanged

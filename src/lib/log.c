@@ -28,11 +28,16 @@ static void
 log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {
 	static const char *names[] = {"error", "warn", "info", "debug"};
-	char ts[32], line[2048];
+	char ts[32], line[2048], *p;
 
 	if (lvl > log_level)
 		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
+	/* Peers put text into log lines (user names, agents): no control
+	 * byte may forge a line or hide the rest of one. */
+	for (p = line; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	util_rfc3339(util_now_us(), ts, sizeof(ts));
 	fprintf(stderr, "%s %s[%s]: %s\n", ts, log_prog, names[lvl], line);
 }
@@ -56,4 +61,24 @@ fatalx(const char *fmt, ...)
 	log_vmsg(LOG_LVL_ERR, fmt, ap);
 	va_end(ap);
 	exit(1);
+}
+
+void
+log_safe_copy(char *buf, size_t size, const char *p, size_t len)
+{
+	size_t i, n;
+
+	if (size == 0)
+		return;
+	n = len < size - 1 ? len : size - 1;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		buf[i] = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		                 (ch >= '0' && ch <= '9') || ch == '.' ||
+		                 ch == '_' || ch == '-' || ch == '+'
+		             ? (char)ch
+		             : '?';
+	}
+	buf[n] = '\0';
 }

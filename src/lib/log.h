@@ -3,6 +3,8 @@
 #ifndef SW_LOG_H
 #define SW_LOG_H
 
+#include <stddef.h>
+
 enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 void log_set_level(enum log_level lvl);
@@ -18,5 +20,11 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 /* Logs and exits with status 1; only at startup (STYLE.md). */
 void fatalx(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
+
+/* Copies peer text into buf (size bytes, NUL-terminated) for a key=value
+ * log field: bytes other than letters, digits and . _ - + become '?', so
+ * the value cannot hold a space, a quote or "src=" (a forged field that a
+ * log watcher such as fail2ban could read). */
+void log_safe_copy(char *buf, size_t size, const char *p, size_t len);
 
 #endif

@@ -38,7 +38,7 @@ class TestBans(SwTestCase):
         # Banned: not even a challenge any more, and not for OPTIONS.
         r = bad.register(timeout=1.5)
         self.assertIsNone(r, "a banned source got an answer: %r" % (r.raw if r else None))
-        daemon.wait_for(r"security: ban 127\.0\.0\.2 ", 5)
+        daemon.wait_for(r"security: ban src=127\.0\.0\.2 ", 5)
 
         # The phone at 127.0.0.1 still registers.
         good_conn = Udp(server, bind_host="127.0.0.1")
