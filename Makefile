@@ -64,6 +64,11 @@ build/asan/tests/%_test: build/asan/obj/tests/unit/%_test.o build/asan/libsipwar
 	@mkdir -p $(dir $@)
 	$(CC) -fsanitize=address,undefined -o $@ $^ $(PKG_LIBS) -lcmocka -lsrtp2
 
+# Test tools (not part of the product): independent checkers.
+build/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -o $@ $< -lsrtp2
+
 build/fuzz/%: build/fuzz/obj/tests/fuzz/%.o build/fuzz/libsipwarden.a
 	$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
 
@@ -84,7 +89,7 @@ run: deps
 unit: $(UNIT_BINS)
 	@scripts/run-unit.sh $(UNIT_BINS)
 
-integration: build/sipwarden build/asan/sipwarden
+integration: build/sipwarden build/asan/sipwarden build/tools/srtpcheck
 	@python3 tests/integration/run.py
 
 fuzz: $(FUZZ_BINS)

@@ -24,6 +24,11 @@ static const char usage_text[] =
     "                          extensions and SIP passwords (sipwarden ext "
     "--help)\n"
     "  audit [--json]          check the security posture\n"
+    "  ban list|add|remove     sources banned by the guard (sipwarden ban "
+    "--help)\n"
+    "  firewall render [--format nftables|iptables]\n"
+    "                          print a host firewall ruleset for this "
+    "config\n"
     "\n"
     "  -c CONF                 config file (default: $SIPWARDEN_CONF, else\n"
     "                          /etc/sipwarden/sipwarden.conf)\n"
@@ -82,6 +87,10 @@ main(int argc, char **argv)
 		return cmd_ext(conf, argc - i, argv + i);
 	if (strcmp(cmd, "audit") == 0)
 		return cmd_audit(conf, argc - i, argv + i);
+	if (strcmp(cmd, "ban") == 0)
+		return cmd_ban(conf, argc - i, argv + i);
+	if (strcmp(cmd, "firewall") == 0)
+		return cmd_firewall(conf, argc - i, argv + i);
 	if (strcmp(cmd, "help") == 0) {
 		fputs(usage_text, stdout);
 		return EXIT_OK;

@@ -6,6 +6,7 @@
 #include "call/b2bua.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "media/anchor.h"
 #include "sip/build.h"
 
 #include <arpa/inet.h>
@@ -16,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 enum {
 	T1_MS = 500,
@@ -26,6 +29,7 @@ enum {
 	B_MSG_MAX = 16384,
 	B_ID_MAX = 128,
 	B_URI_MAX = 512,
+	B_SDP_MAX = 8192,
 };
 
 #define container_of(p, type, member)                                          \
@@ -92,6 +96,16 @@ struct call {
 	char disp[32];
 	char a_source[64], a_ua[STORE_TEXT_MAX], a_transport[8];
 	int byes; /* BYE transactions still running */
+	/* Media: anchored on the relay (NULL: no relay, SDP passed on). */
+	struct anchor *an;         /* released when the call ends */
+	bool anchored;             /* its media is (or was) on the relay */
+	struct media_stats mst[2]; /* the sides' counters at release */
+	uint64_t cookie;           /* names the call to media timeouts */
+	bool a_srtp_opt;           /* the caller may use plain RTP */
+	bool b_srtp_opt;           /* the callee may */
+	char *a_sdp;               /* the last answer we sent the caller */
+	size_t a_sdplen;
+	char warn[ANCHOR_WHY_MAX]; /* why media was refused, for Warning */
 	/* An in-dialog request (re-INVITE, UPDATE, INFO...) being relayed
 	 * from leg rel_from to the other leg: one at a time per call. */
 	struct {
@@ -110,11 +124,16 @@ struct bworker {
 	struct leg *hash[BW_BUCKETS];
 	struct sip_msg m2; /* a stored request, parsed again */
 	char out[B_MSG_MAX];
+	char sdp[B_SDP_MAX]; /* an SDP we write */
 };
 
 struct b2bua {
 	unsigned nw;
 	char node[STORE_NAME_MAX];
+	struct media_relay *relay;
+	char media_adv[INET6_ADDRSTRLEN];
+	struct transport *tp;
+	atomic_uint_fast64_t serial;
 	struct regtab *reg;
 	struct storew *sw;
 	struct bworker *w;
@@ -140,7 +159,8 @@ b2bua_owner(const struct b2bua *b, struct sv call_id)
 
 int
 b2bua_new(unsigned nworkers, const char *node, struct regtab *reg,
-    struct storew *sw, struct b2bua **out)
+    struct storew *sw, struct media_relay *relay, const char *media_adv,
+    struct b2bua **out)
 {
 	struct b2bua *b = calloc(1, sizeof(*b));
 
@@ -150,6 +170,9 @@ b2bua_new(unsigned nworkers, const char *node, struct regtab *reg,
 	snprintf(b->node, sizeof(b->node), "%s", node);
 	b->reg = reg;
 	b->sw = sw;
+	b->relay = relay;
+	if (media_adv != NULL)
+		snprintf(b->media_adv, sizeof(b->media_adv), "%s", media_adv);
 	if ((b->w = calloc(b->nw, sizeof(*b->w))) == NULL) {
 		free(b);
 		return ENOMEM;
@@ -253,6 +276,81 @@ proto_upper(enum tp_proto p)
 	return p == TP_UDP ? "UDP" : p == TP_TCP ? "TCP" : "TLS";
 }
 
+/* ---- media ---- */
+
+static bool
+sv_is_sdp(struct sv type)
+{
+	size_t n = type.len;
+
+	while (n > 0 && (type.p[n - 1] == ' ' || type.p[n - 1] == '\t'))
+		n--;
+	for (size_t i = 0; i < n; i++)
+		if (type.p[i] == ';') {
+			n = i;
+			while (n > 0 && type.p[n - 1] == ' ')
+				n--;
+			break;
+		}
+	return n == 15 && strncasecmp(type.p, "application/sdp", n) == 0;
+}
+
+/* The IP address the peer behind flow f sends media to: [media]
+ * advertise, else the local address of its SIP flow, else (a wildcard
+ * listener) the address the kernel would use to reach it. */
+static void
+media_addr(
+    const struct b2bua *b, const struct tp_flow *f, char *out, size_t size)
+{
+	struct sockaddr_storage ss = f->local;
+	socklen_t sl = sizeof(ss);
+	bool wild;
+
+	if (b->media_adv[0] != '\0') {
+		snprintf(out, size, "%s", b->media_adv);
+		return;
+	}
+	wild = ss.ss_family == AF_INET6
+	           ? IN6_IS_ADDR_UNSPECIFIED(
+	                 &((const struct sockaddr_in6 *)&ss)->sin6_addr)
+	           : ((const struct sockaddr_in *)&ss)->sin_addr.s_addr == 0;
+	if (wild) {
+		int fd =
+		    socket(f->peer.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+		if (fd >= 0) {
+			if (connect(fd, (const struct sockaddr *)&f->peer,
+			        f->peerlen) == 0)
+				getsockname(fd, (struct sockaddr *)&ss, &sl);
+			close(fd);
+		}
+	}
+	if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)&ss;
+
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], out,
+			    (socklen_t)size);
+		else
+			inet_ntop(
+			    AF_INET6, &s6->sin6_addr, out, (socklen_t)size);
+	} else {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)&ss)->sin_addr,
+		    out, (socklen_t)size);
+	}
+}
+
+/* A Warning header saying why media was refused (no product name: the
+ * agent is our address on the flow). */
+static void
+warn_hdr(const struct tp_flow *f, const char *why, char *buf, size_t size)
+{
+	char hp[80];
+
+	local_hostport(f, hp, sizeof(hp));
+	snprintf(buf, size, "Warning: 399 %s \"%s\"\r\n", hp, why);
+}
+
 /* A bounded text writer. */
 struct wr {
 	char *p;
@@ -291,15 +389,35 @@ wr_mem(struct wr *w, const void *p, size_t n)
 	w->len += n;
 }
 
-/* Body headers of m (Content-Type and the like) as lines, for relaying. */
-static void
-wr_body_hdrs(struct wr *w, const struct sip_msg *m)
+/* A message body with its type: relayed as received, or one we wrote
+ * (the SDP the relay anchors). */
+struct body {
+	struct sv type;
+	const char *p;
+	size_t len;
+};
+
+/* m's body; NULL when it has none. */
+static const struct body *
+body_of(const struct sip_msg *m, struct body *bd)
 {
 	const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
 
-	if (h != NULL && m->body.len > 0)
+	if (m->body.len == 0)
+		return NULL;
+	bd->type = h != NULL ? h->value : (struct sv){"", 0};
+	bd->p = m->body.p;
+	bd->len = m->body.len;
+	return bd;
+}
+
+/* The Content-Type line of a body, for relaying. */
+static void
+wr_body_hdrs(struct wr *w, const struct body *bd)
+{
+	if (bd != NULL && bd->len > 0 && bd->type.len > 0)
 		wr_fmt(
-		    w, "Content-Type: %.*s\r\n", (int)h->value.len, h->value.p);
+		    w, "Content-Type: %.*s\r\n", (int)bd->type.len, bd->type.p);
 }
 
 /* Writes a request in leg l's dialog into out; returns its length, 0 on
@@ -307,11 +425,11 @@ wr_body_hdrs(struct wr *w, const struct sip_msg *m)
 static size_t
 leg_request(struct leg *l, const char *method, const char *ruri, uint32_t cseq,
     const char *branch, bool to_tag, bool contact, const char *extra,
-    const struct sip_msg *bodyof, char *out, size_t size)
+    const struct body *bd, char *out, size_t size)
 {
 	struct wr w = {out, 0, size, false};
 	char hp[80];
-	size_t blen = bodyof ? bodyof->body.len : 0;
+	size_t blen = bd ? bd->len : 0;
 
 	local_hostport(&l->flow, hp, sizeof(hp));
 	wr_fmt(&w, "%s %s SIP/2.0\r\n", method, ruri);
@@ -334,17 +452,18 @@ leg_request(struct leg *l, const char *method, const char *ruri, uint32_t cseq,
 		    tp_proto_name(l->flow.proto));
 	if (extra != NULL)
 		wr_fmt(&w, "%s", extra);
-	if (bodyof != NULL)
-		wr_body_hdrs(&w, bodyof);
+	wr_body_hdrs(&w, bd);
 	wr_fmt(&w, "Content-Length: %zu\r\n\r\n", blen);
 	if (blen > 0)
-		wr_mem(&w, bodyof->body.p, blen);
+		wr_mem(&w, bd->p, blen);
 	return w.over ? 0 : w.len;
 }
 
 static void call_end(struct call *c, struct tp_worker *w, const char *disp);
-static void relay_answer(struct call *c, struct tp_worker *w, unsigned code,
-    const struct sip_msg *m);
+static void media_release(struct call *c);
+struct body;
+static void relay_answer(
+    struct call *c, struct tp_worker *w, unsigned code, const struct body *bd);
 static void call_maybe_free(struct call *c, struct tp_worker *w);
 
 /* ---- sending on a leg, with retransmission over UDP ---- */
@@ -440,7 +559,7 @@ a_noack_cb(struct tp_worker *w, struct tp_timer *tm)
  * and retransmitted over UDP until the ACK. */
 static void
 a_respond(struct call *c, struct tp_worker *w, unsigned code,
-    const char *reason, const char *extra, const struct sip_msg *bodyof)
+    const char *reason, const char *extra, const struct body *bd)
 {
 	struct bworker *bw = bw_of(c->b, w);
 	struct sip_msg *m = &bw->m2;
@@ -463,12 +582,16 @@ a_respond(struct call *c, struct tp_worker *w, unsigned code,
 	}
 	if (extra != NULL)
 		wr_fmt(&x, "%s", extra);
-	if (bodyof != NULL)
-		wr_body_hdrs(&x, bodyof);
+	if (code == 488 && c->warn[0] != '\0') {
+		char wh[ANCHOR_WHY_MAX + 100];
+
+		warn_hdr(&c->a.flow, c->warn, wh, sizeof(wh));
+		wr_fmt(&x, "%s", wh);
+	}
+	wr_body_hdrs(&x, bd);
 	if (sip_build_response(bw->out, sizeof(bw->out), m, code, reason,
 	        code > 100 ? c->a.ltag : NULL, ip, rport, hdrs[0] ? hdrs : NULL,
-	        bodyof ? bodyof->body.p : NULL, bodyof ? bodyof->body.len : 0,
-	        &outlen) != 0)
+	        bd ? bd->p : NULL, bd ? bd->len : 0, &outlen) != 0)
 		return;
 	tp_send(w, &c->a.flow, bw->out, outlen);
 	if (code < 200)
@@ -507,6 +630,29 @@ respond_to(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 
 /* ---- the call record ---- */
 
+/* The media counters of side (0: caller, 1: callee) into its leg's
+ * record; packets the relay dropped go to the log. */
+static void
+cdr_media(const struct call *c, int side, struct store_call_leg *l)
+{
+	const struct media_stats *mst = &c->mst[side];
+	struct media_stats st = *mst;
+
+	if (!c->anchored)
+		return;
+	l->packets = (int64_t)st.pkts_in;
+	l->bytes = (int64_t)st.bytes_in;
+	l->lost = (int64_t)st.lost;
+	l->jitter_us = st.jitter_us;
+	if (st.spoofed + st.auth_fail + st.replayed > 0)
+		log_info("call %s: media side %c dropped spoofed=%llu "
+		         "auth-failed=%llu replayed=%llu",
+		    c->uuid, side == 0 ? 'A' : 'B',
+		    (unsigned long long)st.spoofed,
+		    (unsigned long long)st.auth_fail,
+		    (unsigned long long)st.replayed);
+}
+
 static void
 cdr_write(struct call *c)
 {
@@ -544,6 +690,7 @@ cdr_write(struct call *c)
 	legs[n].end_us = sc.end_us;
 	snprintf(
 	    legs[n].disposition, sizeof(legs[n].disposition), "%s", c->disp);
+	cdr_media(c, 0, &legs[n]);
 	n++;
 	for (i = 0; i < c->nb && n < STOREW_LEGS_MAX; i++, n++) {
 		struct leg *l = c->bl[i];
@@ -557,10 +704,11 @@ cdr_write(struct call *c)
 		legs[n].start_us = c->start_us;
 		legs[n].answer_us = c->winner == i + 1 ? c->answer_us : 0;
 		legs[n].end_us = sc.end_us;
-		if (c->winner == i + 1)
+		if (c->winner == i + 1) {
 			snprintf(legs[n].disposition,
 			    sizeof(legs[n].disposition), "%s", c->disp);
-		else
+			cdr_media(c, 1, &legs[n]);
+		} else
 			snprintf(legs[n].disposition,
 			    sizeof(legs[n].disposition), "%u", l->final);
 	}
@@ -581,7 +729,9 @@ call_free(struct call *c, struct tp_worker *w)
 	struct bworker *bw = bw_of(c->b, w);
 	int i;
 
+	media_release(c);
 	cdr_write(c);
+	free(c->a_sdp);
 	tp_timer_cancel(w, &c->ag);
 	tp_timer_cancel(w, &c->ah);
 	tp_timer_cancel(w, &c->ring);
@@ -615,6 +765,19 @@ call_maybe_free(struct call *c, struct tp_worker *w)
 	call_free(c, w);
 }
 
+/* The relay lets the call's ports go, keeping its counters for the
+ * record. */
+static void
+media_release(struct call *c)
+{
+	if (c->an == NULL)
+		return;
+	media_call_stats(anchor_media(c->an), 0, &c->mst[0]);
+	media_call_stats(anchor_media(c->an), 1, &c->mst[1]);
+	anchor_free(c->an);
+	c->an = NULL;
+}
+
 /* The call is over: record its end. Inner functions never free a call:
  * every entry point (a message, a timer, a closed connection) ends with
  * one call_maybe_free(), after which it does not touch the call. */
@@ -626,6 +789,7 @@ call_end(struct call *c, struct tp_worker *w, const char *disp)
 		snprintf(c->disp, sizeof(c->disp), "%s", disp);
 	}
 	c->ended = true;
+	media_release(c); /* BYE transactions may run on; ports go now */
 	(void)w; /* freed by the caller's call_maybe_free, the last step */
 }
 
@@ -647,6 +811,76 @@ leg_bye(struct tp_worker *w, struct leg *l)
 		return;
 	l->call->byes++;
 	leg_send_txn(w, l, SIP_METHOD_BYE, bw->out, n);
+}
+
+/* ---- media on the relay ---- */
+
+static void
+leg_anchor(const struct call *c, const struct leg *l, struct anchor_leg *al)
+{
+	bool opt = l->idx == 0 ? c->a_srtp_opt : c->b_srtp_opt;
+
+	memset(al, 0, sizeof(*al));
+	al->sdes_ok = l->flow.proto == TP_TLS;
+	al->loopback_ok = anchor_addr_loopback(&l->flow.peer);
+	al->srtp = opt ? ANCHOR_SRTP_OPTIONAL : ANCHOR_SRTP_REQUIRED;
+	media_addr(c->b, &l->flow, al->addr, sizeof(al->addr));
+}
+
+enum media_res { MEDIA_NONE, MEDIA_OK, MEDIA_REFUSED };
+
+/* The answer in response m from leg l (a B leg, or the leg a re-offer
+ * went to) to the pending offer of leg off: anchored, written into the
+ * worker's sdp buffer as *bd. MEDIA_NONE: no SDP to relay (none came and
+ * none is cached); MEDIA_REFUSED: c->warn says why. */
+static enum media_res
+media_answer(struct call *c, struct tp_worker *w, struct leg *l,
+    struct leg *off, const struct sip_msg *m, struct body *bd)
+{
+	struct bworker *bw = bw_of(c->b, w);
+	struct anchor_leg al, ol;
+	struct body in;
+	size_t n;
+
+	if (body_of(m, &in) == NULL || !sv_is_sdp(in.type)) {
+		/* A 2xx after an SDP in a 183 repeats that answer. */
+		if (off->idx == 0 && m->status >= 200 && c->a_sdp != NULL &&
+		    !anchor_pending(c->an, NULL)) {
+			*bd = (struct body){
+			    {"application/sdp", 15}, c->a_sdp, c->a_sdplen};
+			return MEDIA_OK;
+		}
+		return MEDIA_NONE;
+	}
+	if (!anchor_pending(c->an, NULL)) {
+		/* An answer again (a 200 after its 183): the one we sent. */
+		if (off->idx == 0 && c->a_sdp != NULL) {
+			*bd = (struct body){
+			    {"application/sdp", 15}, c->a_sdp, c->a_sdplen};
+			return MEDIA_OK;
+		}
+		return MEDIA_NONE;
+	}
+	leg_anchor(c, l, &al);
+	leg_anchor(c, off, &ol);
+	if (anchor_answer(c->an, &al, &ol, in.p, in.len, bw->sdp,
+	        sizeof(bw->sdp), &n, c->warn, sizeof(c->warn)) != 0) {
+		log_info("call %s: media answer from leg %d refused: %s",
+		    c->uuid, l->idx, c->warn);
+		return MEDIA_REFUSED;
+	}
+	if (off->idx == 0) {
+		char *p = malloc(n);
+
+		if (p != NULL) {
+			memcpy(p, bw->sdp, n);
+			free(c->a_sdp);
+			c->a_sdp = p;
+			c->a_sdplen = n;
+		}
+	}
+	*bd = (struct body){{"application/sdp", 15}, bw->sdp, n};
+	return MEDIA_OK;
 }
 
 /* ---- B legs: INVITE client transactions ---- */
@@ -803,11 +1037,13 @@ leg_dialog_from(struct leg *l, const struct sip_msg *m)
 		    m->contact[0].na.uri.text, l->target, sizeof(l->target));
 }
 
+static void b_answered(struct call *c, struct tp_worker *w, struct leg *l,
+    unsigned status, const struct body *bd);
+
 static void
 b_invite_response(struct tp_worker *w, struct leg *l, const struct sip_msg *m)
 {
 	struct call *c = l->call;
-	int i;
 
 	if (m->status < 200) {
 		if (l->st == L_CALLING)
@@ -816,9 +1052,17 @@ b_invite_response(struct tp_worker *w, struct leg *l, const struct sip_msg *m)
 		if (m->status == 100)
 			return;
 		leg_dialog_from(l, m);
-		if (c->winner == 0 && c->afinal == 0 && !c->cancelled)
-			a_respond(c, w, m->status, NULL, NULL,
-			    m->body.len > 0 ? m : NULL);
+		if (c->winner == 0 && c->afinal == 0 && !c->cancelled) {
+			struct body bd0;
+			const struct body *bd = body_of(m, &bd0);
+
+			if (c->anchored)
+				bd = media_answer(c, w, l, &c->a, m, &bd0) ==
+				             MEDIA_OK
+				         ? &bd0
+				         : NULL;
+			a_respond(c, w, m->status, NULL, NULL, bd);
+		}
 		if (c->cancelled)
 			leg_cancel(w, l);
 		return;
@@ -854,6 +1098,40 @@ b_invite_response(struct tp_worker *w, struct leg *l, const struct sip_msg *m)
 		leg_bye(w, l); /* a second answer, or too late */
 		return;
 	}
+	{
+		struct body bd0;
+		const struct body *bd = body_of(m, &bd0);
+
+		if (c->anchored) {
+			enum media_res mr =
+			    media_answer(c, w, l, &c->a, m, &bd0);
+
+			if (mr != MEDIA_OK) {
+				/* An answer we cannot anchor: this fork
+				 * fails (and the caller gets 488 when it
+				 * was the last). */
+				if (mr == MEDIA_NONE)
+					snprintf(c->warn, sizeof(c->warn),
+					    "the callee answered without SDP");
+				leg_bye(w, l);
+				l->final = 488;
+				forks_check_done(c, w);
+				return;
+			}
+			anchor_offer_done(c->an);
+			bd = &bd0;
+		}
+		b_answered(c, w, l, m->status, bd);
+	}
+}
+
+/* Fork l answered: it is the call's other side now. */
+static void
+b_answered(struct call *c, struct tp_worker *w, struct leg *l, unsigned status,
+    const struct body *bd)
+{
+	int i;
+
 	c->winner = l->idx;
 	c->a.st = L_CONFIRMED; /* the caller's dialog, once we answer */
 	c->answer_us = util_now_us();
@@ -861,7 +1139,7 @@ b_invite_response(struct tp_worker *w, struct leg *l, const struct sip_msg *m)
 	for (i = 0; i < c->nb; i++)
 		if (c->bl[i] != l)
 			leg_cancel(w, c->bl[i]);
-	a_respond(c, w, m->status, NULL, NULL, m);
+	a_respond(c, w, status, NULL, NULL, bd);
 }
 
 /* ---- new calls ---- */
@@ -901,6 +1179,57 @@ leg_new_b(struct call *c, struct bworker *bw, const struct reg_contact *rc,
 	return l;
 }
 
+/* The caller's offer, anchored: refused (488 with the reason in a
+ * Warning) unless it meets the caller's SRTP policy. Returns 0 when the
+ * call goes on; else the call has ended. */
+static int
+call_media_offer(struct call *c, struct tp_worker *w, const struct sip_msg *m,
+    const struct reg_contact *rcs, size_t n)
+{
+	struct body bd0;
+	const struct body *bd = body_of(m, &bd0);
+	struct anchor_leg al;
+	int fam_b = AF_INET, rc;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (rcs[i].has_flow) {
+			fam_b = rcs[i].flow.peer.ss_family;
+			break;
+		}
+	if (bd == NULL || !sv_is_sdp(bd->type)) {
+		snprintf(c->warn, sizeof(c->warn),
+		    "an INVITE must carry an SDP offer (late offer is not "
+		    "supported)");
+		rc = EPROTO;
+		goto refuse;
+	}
+	c->cookie = ((uint64_t)c->owner << 56) |
+	            (atomic_fetch_add(&c->b->serial, 1) & ((1ull << 56) - 1));
+	rc = anchor_new(
+	    c->b->relay, c->cookie, c->a.flow.peer.ss_family, fam_b, &c->an);
+	c->anchored = rc == 0;
+	if (rc != 0) {
+		log_warn("call %s: no media ports: %s", c->uuid, strerror(rc));
+		a_respond(c, w, 503, NULL, NULL, NULL);
+		atomic_fetch_add(&c->b->stats.failed, 1);
+		call_end(c, w, "no-media-ports");
+		return rc;
+	}
+	leg_anchor(c, &c->a, &al);
+	rc = anchor_offer(
+	    c->an, 0, &al, bd->p, bd->len, c->warn, sizeof(c->warn));
+	if (rc == 0)
+		return 0;
+refuse:
+	log_info("call %s: offer from %s refused: %s", c->uuid, c->a_source,
+	    c->warn);
+	a_respond(c, w, rc == ENOMEM ? 500 : 488, NULL, NULL, NULL);
+	atomic_fetch_add(&c->b->stats.failed, 1);
+	call_end(c, w, rc == ENOMEM ? "500" : "488");
+	return rc;
+}
+
 bool
 b2bua_retransmission(
     struct b2bua *b, struct tp_worker *w, const struct sip_msg *m)
@@ -918,7 +1247,7 @@ void
 b2bua_invite(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
     const struct sip_msg *m, const char *buf, size_t len,
     const struct b2bua_caller *caller, int64_t callee_ext,
-    const char *callee_number)
+    const char *callee_number, bool callee_srtp_optional)
 {
 	struct bworker *bw = bw_of(b, w);
 	struct reg_contact rcs[REG_CONTACTS_MAX];
@@ -1005,8 +1334,16 @@ b2bua_invite(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 	}
 	n = regtab_get(
 	    b->reg, callee_ext, util_now_us(), rcs, REG_CONTACTS_MAX);
+	c->a_srtp_opt = caller->srtp_optional;
+	c->b_srtp_opt = callee_srtp_optional;
+	if (b->relay != NULL && call_media_offer(c, w, m, rcs, n) != 0) {
+		call_maybe_free(c, w);
+		return;
+	}
 	for (i = 0; i < n; i++) {
 		struct leg *l;
+		struct body bd0;
+		const struct body *bd = body_of(m, &bd0);
 		size_t k;
 
 		/* A TCP/TLS binding without its connection cannot be
@@ -1020,9 +1357,26 @@ b2bua_invite(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 		rand_hex(l->branch, 8);
 		l->max_fwd = m->max_forwards > 0 ? m->max_forwards - 1 : 69;
 		memcpy(l->inv_ruri, l->target, sizeof(l->inv_ruri));
+		if (c->an != NULL) {
+			struct anchor_leg al;
+			size_t sl;
+
+			leg_anchor(c, l, &al);
+			if (anchor_offer_out(c->an, &al, bw->sdp,
+			        sizeof(bw->sdp), &sl, c->warn,
+			        sizeof(c->warn)) != 0) {
+				log_info("call %s: fork %d refused: %s",
+				    c->uuid, l->idx, c->warn);
+				l->st = L_FAILED;
+				l->final = 488;
+				continue;
+			}
+			bd0 =
+			    (struct body){{"application/sdp", 15}, bw->sdp, sl};
+			bd = &bd0;
+		}
 		k = leg_request(l, "INVITE", l->target, l->lcseq, l->branch,
-		    false, true, NULL, m->body.len > 0 ? m : NULL, bw->out,
-		    sizeof(bw->out));
+		    false, true, NULL, bd, bw->out, sizeof(bw->out));
 		if (k == 0) {
 			l->st = L_FAILED;
 			l->final = 500;
@@ -1039,6 +1393,8 @@ b2bua_invite(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 		return;
 	}
 	tp_timer_set(w, &c->ring, RING_MS, ring_timeout_cb);
+	forks_check_done(c, w); /* every fork may have failed at once */
+	call_maybe_free(c, w);
 }
 
 /* ---- messages of existing calls ---- */
@@ -1059,11 +1415,11 @@ leg_by_idx(struct call *c, int idx)
 	return idx == 0 ? &c->a : idx <= c->nb ? c->bl[idx - 1] : NULL;
 }
 
-/* Answers the relayed request with code (and m's body when m is not
- * NULL), then forgets it; keeps the answer for retransmissions. */
+/* Answers the relayed request with code (and body bd when not NULL),
+ * then forgets it; keeps the answer for retransmissions. */
 static void
 relay_answer(
-    struct call *c, struct tp_worker *w, unsigned code, const struct sip_msg *m)
+    struct call *c, struct tp_worker *w, unsigned code, const struct body *bd)
 {
 	struct bworker *bw = bw_of(c->b, w);
 	struct sip_msg *rq = &bw->m2;
@@ -1086,11 +1442,16 @@ relay_answer(
 		wr_fmt(&hw, "Contact: <sip:%s;transport=%s>\r\n", hp,
 		    tp_proto_name(c->rel.flow.proto));
 	}
-	if (m != NULL)
-		wr_body_hdrs(&hw, m);
+	if (code == 488 && c->warn[0] != '\0') {
+		char wh[ANCHOR_WHY_MAX + 100];
+
+		warn_hdr(&c->rel.flow, c->warn, wh, sizeof(wh));
+		wr_fmt(&hw, "%s", wh);
+	}
+	wr_body_hdrs(&hw, bd);
 	if (sip_build_response(bw->out, sizeof(bw->out), rq, code, NULL,
-	        x->ltag, ip, rport, hdrs[0] ? hdrs : NULL, m ? m->body.p : NULL,
-	        m ? m->body.len : 0, &outlen) != 0)
+	        x->ltag, ip, rport, hdrs[0] ? hdrs : NULL, bd ? bd->p : NULL,
+	        bd ? bd->len : 0, &outlen) != 0)
 		goto out;
 	tp_send(w, &c->rel.flow, bw->out, outlen);
 	free(c->rel.resp);
@@ -1104,6 +1465,53 @@ out:
 	c->rel.req = NULL;
 }
 
+/* The SDP of a request relayed from leg l to leg o (a re-INVITE or
+ * UPDATE: hold, resume, new keys), anchored; *bd becomes the SDP o gets.
+ * Returns 0, or nonzero when the request was answered here (488: the
+ * offer is refused, or a re-INVITE without one). */
+static int
+relay_media_offer(struct call *c, struct tp_worker *w, struct leg *l,
+    struct leg *o, const struct sip_msg *m, struct body *bd0,
+    const struct body **bd)
+{
+	struct bworker *bw = bw_of(c->b, w);
+	struct anchor_leg al, ol;
+	size_t n;
+
+	anchor_offer_done(c->an); /* an offer left over is abandoned */
+	if (*bd == NULL || !sv_is_sdp((*bd)->type)) {
+		if (*bd != NULL && (*bd)->len > 0 && !sv_is_sdp((*bd)->type))
+			return 0; /* INFO and the like: not media */
+		if (m->method != SIP_METHOD_INVITE)
+			return 0; /* an UPDATE without SDP: a refresh */
+		snprintf(c->warn, sizeof(c->warn),
+		    "a re-INVITE must carry an SDP offer");
+		relay_answer(c, w, 488, NULL);
+		return EPROTO;
+	}
+	if (m->method != SIP_METHOD_INVITE && m->method != SIP_METHOD_UPDATE) {
+		snprintf(c->warn, sizeof(c->warn),
+		    "SDP is only accepted in INVITE and UPDATE");
+		relay_answer(c, w, 488, NULL);
+		return EPROTO;
+	}
+	leg_anchor(c, l, &al);
+	leg_anchor(c, o, &ol);
+	if (anchor_offer(c->an, l->idx == 0 ? 0 : 1, &al, (*bd)->p, (*bd)->len,
+	        c->warn, sizeof(c->warn)) != 0 ||
+	    anchor_offer_out(c->an, &ol, bw->sdp, sizeof(bw->sdp), &n, c->warn,
+	        sizeof(c->warn)) != 0) {
+		log_info("call %s: re-offer from leg %d refused: %s", c->uuid,
+		    l->idx, c->warn);
+		anchor_offer_done(c->an);
+		relay_answer(c, w, 488, NULL);
+		return EPROTO;
+	}
+	*bd0 = (struct body){{"application/sdp", 15}, bw->sdp, n};
+	*bd = bd0;
+	return 0;
+}
+
 /* A request inside the call's dialog from leg l: sent on as a request
  * of the other leg's dialog, its final answer sent back. */
 static void
@@ -1114,6 +1522,8 @@ relay_request(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 	struct bworker *bw = bw_of(b, w);
 	struct leg *o = other_leg(l);
 	char method[32];
+	struct body bd0;
+	const struct body *bd;
 	size_t n;
 
 	/* A retransmission of the request we answered: answer again. */
@@ -1144,11 +1554,14 @@ relay_request(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 	c->rel.cseq = m->cseq;
 	free(c->rel.resp);
 	c->rel.resp = NULL;
+	bd = body_of(m, &bd0);
+	if (c->anchored && relay_media_offer(c, w, l, o, m, &bd0, &bd) != 0)
+		return;
 	sv_copy(m->method_name, method, sizeof(method));
 	rand_hex(o->branch, 8);
 	n = leg_request(o, method, o->target, ++o->lcseq, o->branch, true,
 	    m->method == SIP_METHOD_INVITE || m->method == SIP_METHOD_UPDATE,
-	    NULL, m->body.len > 0 ? m : NULL, bw->out, sizeof(bw->out));
+	    NULL, bd, bw->out, sizeof(bw->out));
 	if (n == 0) {
 		relay_answer(c, w, 500, NULL);
 		return;
@@ -1179,7 +1592,28 @@ relay_response(struct tp_worker *w, struct leg *o, const struct sip_msg *m)
 	}
 	leg_txn_done(w, o);
 	o->relay = false;
-	relay_answer(c, w, m->status, m->body.len > 0 ? m : NULL);
+	{
+		struct body bd0;
+		const struct body *bd = body_of(m, &bd0);
+		struct leg *from = leg_by_idx(c, c->rel.from);
+
+		if (c->anchored && bd != NULL && sv_is_sdp(bd->type)) {
+			bd = NULL;
+			if (m->status >= 200 && m->status < 300 &&
+			    from != NULL && anchor_pending(c->an, NULL)) {
+				if (media_answer(c, w, o, from, m, &bd0) !=
+				    MEDIA_OK) {
+					anchor_offer_done(c->an);
+					relay_answer(c, w, 488, NULL);
+					return;
+				}
+				bd = &bd0;
+			}
+		}
+		if (c->anchored)
+			anchor_offer_done(c->an);
+		relay_answer(c, w, m->status, bd);
+	}
 }
 
 static int message_handle(struct b2bua *b, struct tp_worker *w,
@@ -1368,6 +1802,64 @@ b2bua_shutdown(struct b2bua *b, struct tp_worker *w)
 		call_free(c, w);
 		i = (size_t)-1; /* the loop's ++ makes it 0: start again */
 	}
+}
+
+void
+b2bua_set_transport(struct b2bua *b, struct transport *tp)
+{
+	b->tp = tp;
+}
+
+struct media_to {
+	struct b2bua *b;
+	uint64_t cookie;
+};
+
+/* In the call's worker: its media stopped; hang up both sides. */
+static void
+media_timeout_job(struct tp_worker *w, void *arg)
+{
+	struct media_to *mt = arg;
+	struct bworker *bw = bw_of(mt->b, w);
+	uint64_t cookie = mt->cookie;
+	size_t i;
+
+	free(mt);
+	for (i = 0; i < BW_BUCKETS; i++) {
+		struct leg *l;
+
+		for (l = bw->hash[i]; l != NULL; l = l->hnext) {
+			struct call *c = l->call;
+
+			if (c->cookie != cookie || !c->anchored)
+				continue;
+			if (!c->ended) {
+				log_info("call %s: no media for the timeout; "
+				         "ending it",
+				    c->uuid);
+				leg_bye(w, &c->a);
+				if (c->winner > 0)
+					leg_bye(w, c->bl[c->winner - 1]);
+				call_end(c, w, "media-timeout");
+			}
+			call_maybe_free(c, w);
+			return;
+		}
+	}
+}
+
+void
+b2bua_media_timeout(void *arg, uint64_t cookie)
+{
+	struct b2bua *b = arg;
+	struct media_to *mt;
+
+	if (b->tp == NULL || (mt = malloc(sizeof(*mt))) == NULL)
+		return;
+	mt->b = b;
+	mt->cookie = cookie;
+	if (tp_post(b->tp, (int)(cookie >> 56), media_timeout_job, mt) != 0)
+		free(mt);
 }
 
 void

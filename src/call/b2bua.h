@@ -3,12 +3,14 @@
  * A) and one per contact of the callee (legs B). Each call lives in the
  * worker chosen by a hash of its Call-ID; its B legs get Call-IDs that
  * hash to the same worker, so one thread sees every message of a call.
- * Media is passed through unchanged (SDP as offered). */
+ * Media is anchored on the relay (media/anchor.h): each side sees the
+ * server's address and its own SRTP key. */
 #ifndef SW_B2BUA_H
 #define SW_B2BUA_H
 
 #include "call/regtab.h"
 #include "core/storew.h"
+#include "media/relay.h"
 #include "sip/msg.h"
 #include "transport/transport.h"
 
@@ -21,14 +23,23 @@ struct b2bua_caller {
 	int64_t tenant_id, ext_id;
 	char number[STORE_EXT_MAX];
 	char domain[STORE_DOMAIN_MAX];
+	bool srtp_optional; /* the caller may offer plain RTP */
 };
 
 struct b2bua_stats {
 	atomic_uint_fast64_t calls, answered, failed, cancelled, active;
 };
 
+/* relay: where calls' media is anchored (NULL: SDP passes unchanged,
+ * for tests of signalling alone); media_adv: the IP written in SDP c=
+ * (NULL or "": the local address of each SIP leg). */
 int b2bua_new(unsigned nworkers, const char *node, struct regtab *reg,
-    struct storew *sw, struct b2bua **out);
+    struct storew *sw, struct media_relay *relay, const char *media_adv,
+    struct b2bua **out);
+/* The transport, for media timeouts (posted to the call's worker). */
+void b2bua_set_transport(struct b2bua *b, struct transport *tp);
+/* The relay's on_timeout callback (arg: the b2bua). */
+void b2bua_media_timeout(void *arg, uint64_t cookie);
 void b2bua_free(struct b2bua *b); /* after the workers stopped */
 /* Ends every call of worker w (BYE, CANCEL, 503), writing their records:
  * run in each worker (posted) before the node stops. */
@@ -44,7 +55,7 @@ unsigned b2bua_owner(const struct b2bua *b, struct sv call_id);
 void b2bua_invite(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
     const struct sip_msg *m, const char *buf, size_t len,
     const struct b2bua_caller *caller, int64_t callee_ext,
-    const char *callee_number);
+    const char *callee_number, bool callee_srtp_optional);
 /* When a call already has this INVITE's Call-ID (a retransmission): the
  * last response is sent again and true returned. */
 bool b2bua_retransmission(

@@ -301,6 +301,23 @@ credtab_domain_count(struct credtab *t)
 }
 
 int
+credtab_pin(struct credtab *t, int64_t ext_id)
+{
+	struct cred_node *n;
+	int rc = ENOENT;
+
+	pthread_rwlock_wrlock(&t->lock);
+	for (n = t->by_id[id_hash(t, ext_id)]; n != NULL; n = n->next_id)
+		if (n->e.ext_id == ext_id) {
+			n->e.tls_pinned = true;
+			rc = 0;
+			break;
+		}
+	pthread_rwlock_unlock(&t->lock);
+	return rc;
+}
+
+int
 credtab_lookup(struct credtab *t, const char *number, size_t nlen,
     const char *domain, size_t dlen, struct cred_entry *e,
     struct cred_domain *d)
@@ -379,6 +396,28 @@ credtab_load_ext(struct credtab *t, struct store *st, int64_t ext_id)
 	e.ext_id = x.id;
 	e.tenant_id = x.tenant_id;
 	e.enabled = x.enabled;
+	{
+		char v[32];
+
+		settings_get(x.settings, settings_find(SETTINGS_EXT, "srtp"), v,
+		    sizeof(v));
+		if (v[0] == '\0' || strcmp(v, "inherit") == 0)
+			settings_get(tn.settings,
+			    settings_find(SETTINGS_TENANT, "srtp"), v,
+			    sizeof(v));
+		e.srtp_optional = strcmp(v, "optional") == 0;
+	}
+	{
+		/* Not in settings_defs: no admin sets it but to "tls" or
+		 * resets it (ext set pin=...); the bindings trigger of
+		 * migration 0004 sets it. */
+		static const struct settings_def pin = {
+		    SETTINGS_EXT, "pin", "", NULL, NULL};
+		char v[16];
+
+		settings_get(x.settings, &pin, v, sizeof(v));
+		e.tls_pinned = strcmp(v, "tls") == 0;
+	}
 	memcpy(e.number, x.number, sizeof(e.number));
 	memcpy(e.domain, tn.domain, sizeof(e.domain));
 	memcpy(e.ha1_md5, sec.ha1_md5, sizeof(e.ha1_md5));

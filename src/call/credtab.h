@@ -33,8 +33,12 @@ struct cred_entry {
 	char number[STORE_EXT_MAX];
 	char domain[STORE_DOMAIN_MAX];
 	bool enabled;
+	bool srtp_optional; /* plain RTP allowed: the extension's srtp
+	                       setting, or its tenant's when it inherits */
 	char ha1_md5[STORE_HASH_MAX];
 	char ha1_sha256[STORE_HASH_MAX];
+	bool tls_pinned; /* registered over TLS: refused on UDP and TCP
+	                    (settings "pin": "tls"; `ext set ... pin=reset`) */
 };
 
 int credtab_new(struct credtab **out);
@@ -58,6 +62,10 @@ int credtab_lookup(struct credtab *t, const char *number, size_t nlen,
     struct cred_domain *d);
 int credtab_domain_put(struct credtab *t, const struct cred_domain *d);
 size_t credtab_domain_count(struct credtab *t);
+
+/* Marks ext_id pinned to TLS in memory (the store learns it from the
+ * binding the registration writes: migration 0004). Returns 0 or ENOENT. */
+int credtab_pin(struct credtab *t, int64_t ext_id);
 
 /* Loads one extension (ext_id) of the store into t, or removes it from t
  * when the store no longer has it. */

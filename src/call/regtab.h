@@ -29,6 +29,8 @@ struct reg_contact {
 	char user_agent[REG_TEXT_MAX];
 	struct tp_flow flow;
 	bool has_flow; /* false after a restart until the phone registers */
+	struct sockaddr_storage src; /* the REGISTER's source address and
+	                                port (family 0 after a restart) */
 };
 
 struct regtab;

@@ -38,6 +38,8 @@ struct sipd {
 	/* Unknown users are checked against these: same work, no match. */
 	char dummy_md5[SIP_DIGEST_MD5_HEX + 1];
 	char dummy_sha256[SIP_DIGEST_SHA256_HEX + 1];
+	/* Keys the hashes of unknown target users the guard counts. */
+	unsigned char sweep_key[crypto_shorthash_KEYBYTES];
 	struct sipd_worker *w;
 	struct sipd_stats stats;
 };
@@ -66,6 +68,7 @@ sipd_new(const struct sipd_params *p, struct sipd **out)
 	randombytes_buf(r, sizeof(r));
 	util_hex(r, 16, d->dummy_md5);
 	util_hex(r, 32, d->dummy_sha256);
+	randombytes_buf(d->sweep_key, sizeof(d->sweep_key));
 	if ((d->w = calloc(d->nworkers, sizeof(*d->w))) == NULL)
 		goto fail;
 	for (i = 0; i < d->nworkers; i++)
@@ -177,6 +180,10 @@ enum auth_result {
 	AUTH_STALE,     /* 401 with stale=true */
 	AUTH_FAIL,      /* 403: wrong, unknown, disabled: one answer */
 	AUTH_BAD,       /* 400 */
+	AUTH_REALM,     /* credentials for another realm only: a failure,
+	                   challenged like AUTH_CHALLENGE */
+	AUTH_REFUSED,   /* the right password, but the extension is locked or
+	                   pinned to TLS: answered as AUTH_FAIL */
 };
 
 /* Authenticates m for user@domain. Every path that checks a password
@@ -194,11 +201,13 @@ auth_check(struct sipd *d, struct sipd_worker *sw, enum sip_hdr_id hid,
 	struct sv realm = {domain, strlen(domain)}, method, body = {"", 0};
 	enum sip_nonce_result nr;
 	int64_t issued, now_s = util_now_us() / 1000000;
-	bool ok = false, alg_ok = false, found;
+	bool ok = false, alg_ok = false, found, other_realm = false;
+	char other_user[65] = "";
 	const char *ha1;
 	size_t i;
 	int rc;
 
+	memset(e, 0, sizeof(*e)); /* ext_id 0: no such extension */
 	/* The credentials for our realm, if any. */
 	for (h = sip_msg_hdr(m, hid); h != NULL; h = sip_msg_hdr_next(m, h)) {
 		rc = sip_digest_parse(
@@ -210,6 +219,18 @@ auth_check(struct sipd *d, struct sipd_worker *sw, enum sip_hdr_id hid,
 		if (c.realm.len == realm.len &&
 		    memcmp(c.realm.p, realm.p, realm.len) == 0)
 			break;
+		if (!other_realm)
+			log_safe_copy(other_user, sizeof(other_user),
+			    c.username.p, c.username.len);
+		other_realm = true;
+	}
+	if (h == NULL && other_realm) {
+		/* Wrong credentials: a failure, answered with a challenge
+		 * (our realm's) as if there were none. */
+		log_info("security: auth-failure src=%s user=%s@%s "
+		         "reason=wrong-realm",
+		    ip, other_user, domain);
+		return AUTH_REALM;
 	}
 	if (h == NULL)
 		return AUTH_CHALLENGE;
@@ -297,36 +318,149 @@ auth_check(struct sipd *d, struct sipd_worker *sw, enum sip_hdr_id hid,
 	return AUTH_FAIL;
 }
 
-/* Tells the guard how an authentication went: failures ban the source
- * after [guard] max_auth_failures in the window; a success trusts it. */
+/* A ban the guard just set: the security log line and the store (shared
+ * by the nodes, restored at start). */
 static void
-guard_note(struct sipd *d, const struct tp_flow *f, enum auth_result ar,
-    const char *ip)
+ban_note(struct sipd *d, const char *ip, enum guard_why why, int64_t until,
+    int64_t now)
+{
+	atomic_fetch_add(&d->stats.bans, 1);
+	log_warn("security: ban src=%s seconds=%lld reason=%s", ip,
+	    (long long)((until - now) / 1000000), guard_why_name(why));
+	if (d->sw != NULL) {
+		struct store_ban b;
+
+		memset(&b, 0, sizeof(b));
+		snprintf(b.source, sizeof(b.source), "%s", ip);
+		snprintf(b.reason, sizeof(b.reason), "%s", guard_why_text(why));
+		snprintf(b.node, sizeof(b.node), "%s", d->node);
+		b.expires_us = until;
+		storew_ban_put(d->sw, &b);
+	}
+}
+
+/* Counts one offence of the source of f (see guard_strike); logs and
+ * stores the ban it may cause. Returns true when it banned the source. */
+static bool
+strike(struct sipd *d, const struct tp_flow *f, const char *ip,
+    enum guard_why why, uint64_t target)
 {
 	int64_t now = util_now_us(), until = 0;
+
+	if (d->guard == NULL ||
+	    guard_strike(d->guard, &f->peer, now, why, target, &until) != 1)
+		return false;
+	ban_note(d, ip, why, until, now);
+	return true;
+}
+
+/* Tells the guard how an authentication went: failures ban the source
+ * after [guard] max_auth_failures in the window (refusals of a right
+ * password too: they must look the same); a success trusts it. Wrong
+ * credentials for an extension (e->ext_id set) count toward its lock. */
+static void
+guard_note(struct sipd *d, const struct tp_flow *f, enum auth_result ar,
+    const char *ip, const struct cred_entry *e, const char *domain)
+{
+	int64_t now = util_now_us();
+	struct guard_lock lk;
 
 	if (d->guard == NULL)
 		return;
 	if (ar == AUTH_OK) {
 		guard_success(d->guard, &f->peer, now);
-	} else if (ar == AUTH_FAIL &&
-	           guard_failure(d->guard, &f->peer, now, &until) == 1) {
-		atomic_fetch_add(&d->stats.bans, 1);
-		log_warn("security: ban src=%s seconds=%lld "
-		         "reason=auth-failures",
-		    ip, (long long)((until - now) / 1000000));
-		if (d->sw != NULL) {
-			struct store_ban b;
+		return;
+	}
+	if (ar != AUTH_FAIL && ar != AUTH_REALM && ar != AUTH_REFUSED)
+		return;
+	strike(d, f, ip, GUARD_WHY_AUTH, 0);
+	if (ar != AUTH_FAIL || e->ext_id == 0 ||
+	    guard_ext_failure(d->guard, e->ext_id, &f->peer, now, &lk) != 1)
+		return;
+	atomic_fetch_add(&d->stats.locks, 1);
+	log_warn("security: lock src=%s user=%s@%s seconds=%lld failures=%u "
+	         "sources=%u reason=%s",
+	    ip, e->number, domain, (long long)((lk.until_us - now) / 1000000),
+	    lk.failures, lk.sources,
+	    lk.unbannable ? "unbannable-sources" : "many-sources");
+}
 
-			memset(&b, 0, sizeof(b));
-			snprintf(b.source, sizeof(b.source), "%s", ip);
-			snprintf(b.reason, sizeof(b.reason),
-			    "failed authentications");
-			snprintf(b.node, sizeof(b.node), "%s", d->node);
-			b.expires_us = until;
-			storew_ban_put(d->sw, &b);
+/* True when a and b are the same address and port. */
+static bool
+same_peer(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const struct sockaddr_in *)a,
+		                         *y = (const struct sockaddr_in *)b;
+
+		return x->sin_port == y->sin_port &&
+		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a,
+		                          *y = (const struct sockaddr_in6 *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr,
+		           sizeof(x->sin6_addr)) == 0;
+	}
+	return false;
+}
+
+/* True when f is the flow of one of ext_id's bindings: the TCP/TLS
+ * connection it registered on, or for UDP the address and port its
+ * REGISTER came from (or that its contact names). */
+static bool
+flow_is_binding(
+    struct sipd *d, int64_t ext_id, const struct tp_flow *f, int64_t now)
+{
+	struct reg_contact cs[REG_CONTACTS_MAX];
+	size_t n = regtab_get(d->reg, ext_id, now, cs, REG_CONTACTS_MAX), i;
+
+	for (i = 0; i < n; i++) {
+		const struct reg_contact *c = &cs[i];
+
+		if (f->proto == TP_UDP) {
+			if (same_peer(&c->src, &f->peer) ||
+			    (c->has_flow && c->flow.proto == TP_UDP &&
+			        same_peer(&c->flow.peer, &f->peer)))
+				return true;
+		} else if (c->has_flow && c->flow.proto == f->proto &&
+		           c->flow.worker == f->worker &&
+		           c->flow.conn_id == f->conn_id) {
+			return true;
 		}
 	}
+	return false;
+}
+
+/* What a right password must still pass: the extension's transport pin
+ * (registered over TLS once: refused on UDP and TCP) and its lock (only
+ * the flows of its bindings go on). Returns AUTH_OK or AUTH_REFUSED,
+ * which is answered as a wrong password; the reason is in the log only. */
+static enum auth_result
+ext_gate(struct sipd *d, const struct tp_flow *f, const struct cred_entry *e,
+    const char *ip, const char *domain)
+{
+	int64_t now = util_now_us();
+
+	if (e->tls_pinned && f->proto != TP_TLS) {
+		atomic_fetch_add(&d->stats.pinned, 1);
+		log_warn("security: pinned src=%s user=%s@%s transport=%s", ip,
+		    e->number, domain, tp_proto_name(f->proto));
+		return AUTH_REFUSED;
+	}
+	if (d->guard != NULL && guard_ext_is_locked(d->guard, e->ext_id, now) &&
+	    !flow_is_binding(d, e->ext_id, f, now)) {
+		atomic_fetch_add(&d->stats.locked, 1);
+		log_info("security: auth-failure src=%s user=%s@%s "
+		         "reason=locked",
+		    ip, e->number, domain);
+		return AUTH_REFUSED;
+	}
+	return AUTH_OK;
 }
 
 static void
@@ -479,8 +613,10 @@ do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 		return respond(sw, f, 400, NULL, NULL, out, outsize, outlen);
 	if (strcmp(domain, todom) != 0)
 		return respond(sw, f, 403, NULL, NULL, out, outsize, outlen);
-	/* A domain that is no tenant's is challenged like any other, with
-	 * the default algorithms: no enumeration of domains either. */
+	/* A domain that is no tenant's: a stranger's request was dropped
+	 * (or refused with 404) by screen(); from an allow-listed or
+	 * trusted source it is challenged like any other, with the default
+	 * algorithms. */
 	memset(&dom, 0, sizeof(dom));
 	if (!(credtab_lookup(
 	          d->creds, "", 0, domain, strlen(domain), NULL, &dom) &
@@ -490,10 +626,13 @@ do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 	}
 	ar = auth_check(
 	    d, sw, SIP_HDR_AUTHORIZATION, m->to.uri.user, domain, &dom, ip, &e);
-	guard_note(d, f, ar, ip);
+	if (ar == AUTH_OK)
+		ar = ext_gate(d, f, &e, ip, domain);
+	guard_note(d, f, ar, ip, &e, domain);
 	switch (ar) {
 	case AUTH_CHALLENGE:
 	case AUTH_STALE:
+	case AUTH_REALM:
 		atomic_fetch_add(&d->stats.challenges, 1);
 		if ((rc = challenges(d, &dom, domain, ar == AUTH_STALE,
 		         "WWW-Authenticate", sw->hdrs, sizeof(sw->hdrs))) != 0)
@@ -501,6 +640,7 @@ do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 		return respond(
 		    sw, f, 401, NULL, sw->hdrs, out, outsize, outlen);
 	case AUTH_FAIL:
+	case AUTH_REFUSED:
 		atomic_fetch_add(&d->stats.reg_fail, 1);
 		return respond(sw, f, 403, NULL, NULL, out, outsize, outlen);
 	case AUTH_BAD:
@@ -577,6 +717,7 @@ do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 			memcpy(cs[i].user_agent, ua, sizeof(cs[i].user_agent));
 			contact_flow(f, &c->na.uri, &cs[i].flow);
 			cs[i].has_flow = true;
+			cs[i].src = f->peer;
 		}
 		rc = regtab_update_all(d->reg, e.ext_id, cs, m->ncontact, now);
 		if (rc == EALREADY)
@@ -588,8 +729,20 @@ do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 		if (rc != 0)
 			return respond(
 			    sw, f, 500, NULL, NULL, out, outsize, outlen);
-		for (i = 0; i < m->ncontact; i++)
+		for (i = 0; i < m->ncontact; i++) {
 			binding_write(d, &e, &cs[i], ip, f);
+			if (cs[i].expires_us != 0 && f->proto == TP_TLS &&
+			    !e.tls_pinned) {
+				/* The store pins it too (the binding's
+				 * trigger, migration 0004). */
+				credtab_pin(d->creds, e.ext_id);
+				e.tls_pinned = true;
+				log_info("registrar: %s@%s registered over "
+				         "TLS: pinned to TLS (ext set ... "
+				         "pin=reset lifts it)",
+				    e.number, domain);
+			}
+		}
 	}
 	if (m->ncontact > 0)
 		ext_seen(d, &e, f, ua);
@@ -641,10 +794,13 @@ do_invite(struct sipd *d, struct tp_worker *w, struct sipd_worker *sw,
 	 * From, To or Request-URI: the caller is who authenticates. */
 	ar = auth_check(d, sw, SIP_HDR_PROXY_AUTHORIZATION, m->from.uri.user,
 	    domain, &dom, ip, &e);
-	guard_note(d, f, ar, ip);
+	if (ar == AUTH_OK)
+		ar = ext_gate(d, f, &e, ip, domain);
+	guard_note(d, f, ar, ip, &e, domain);
 	switch (ar) {
 	case AUTH_CHALLENGE:
 	case AUTH_STALE:
+	case AUTH_REALM:
 		atomic_fetch_add(&d->stats.challenges, 1);
 		if ((rc = challenges(d, &dom, domain, ar == AUTH_STALE,
 		         "Proxy-Authenticate", sw->hdrs, sizeof(sw->hdrs))) !=
@@ -653,6 +809,7 @@ do_invite(struct sipd *d, struct tp_worker *w, struct sipd_worker *sw,
 		return respond(
 		    sw, f, 407, NULL, sw->hdrs, out, outsize, outlen);
 	case AUTH_FAIL:
+	case AUTH_REFUSED:
 		return respond(sw, f, 403, NULL, NULL, out, outsize, outlen);
 	case AUTH_BAD:
 		return respond(sw, f, 400, NULL, NULL, out, outsize, outlen);
@@ -676,8 +833,190 @@ do_invite(struct sipd *d, struct tp_worker *w, struct sipd_worker *sw,
 	caller.ext_id = e.ext_id;
 	memcpy(caller.number, e.number, sizeof(caller.number));
 	memcpy(caller.domain, domain, sizeof(caller.domain));
-	b2bua_invite(d->b2b, w, f, m, buf, len, &caller, callee_ext, callee);
+	caller.srtp_optional = e.srtp_optional;
+	b2bua_invite(d->b2b, w, f, m, buf, len, &caller, callee_ext, callee,
+	    callee_ext != 0 && ce.srtp_optional);
 	return 0;
+}
+
+/* User agents of scanners and attack tools (sipvicious, sippts, sipcli,
+ * iWar, ...), as blocklists of SIP operators list them: matched without
+ * case at the start of the User-Agent value, "sipvicious" anywhere. No
+ * phone or softphone is among them. */
+static const char *const scanner_uas[] = {"friendly-scanner",
+    "friendly-request", "sipvicious", "sipcli", "sip-cli", "sip-scan",
+    "sipscan", "iwar", "pplsip", "smap", "sipsak", "vaxsipuseragent",
+    "vaxipuseragent", "sundayddr", "sundayaddr", "siparmyknife", "sivus",
+    "nmap nse", "sipptk", "sippts", "fgfdhgfxjfhyjhkj", "a_b_c"};
+
+static bool
+scanner_ua(struct sv ua)
+{
+	size_t i, n;
+
+	while (ua.len > 0 && (*ua.p == ' ' || *ua.p == '\t')) {
+		ua.p++;
+		ua.len--;
+	}
+	for (i = 0; i < ARRAY_LEN(scanner_uas); i++) {
+		n = strlen(scanner_uas[i]);
+		if (ua.len >= n && sip_sv_eq_nocase(ua.p, n, scanner_uas[i]))
+			return true;
+	}
+	for (i = 0; i + 10 <= ua.len; i++)
+		if (sip_sv_eq_nocase(ua.p + i, 10, "sipvicious"))
+			return true;
+	return false;
+}
+
+/* A keyed hash of user@domain: a target the guard counts once. */
+static uint64_t
+target_hash(const struct sipd *d, struct sv user, const char *domain)
+{
+	unsigned char h[crypto_shorthash_BYTES], buf[512];
+	size_t dl = strlen(domain), n = user.len < 255 ? user.len : 255;
+	uint64_t v = 0;
+	size_t i;
+
+	memcpy(buf, user.p, n);
+	buf[n] = '@';
+	if (dl > sizeof(buf) - n - 1)
+		dl = sizeof(buf) - n - 1;
+	memcpy(buf + n + 1, domain, dl);
+	crypto_shorthash(h, buf, n + 1 + dl, d->sweep_key);
+	for (i = 0; i < 8; i++)
+		v |= (uint64_t)h[i] << (8 * i);
+	return v;
+}
+
+/* Silence with [guard] stealth = on, else the answer RFC 3261 gives
+ * (code). Returns 0 (the request is dealt with). */
+static int
+quiet(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
+    unsigned code, char *out, size_t outsize, size_t *outlen)
+{
+	if (guard_stealth(d->guard)) {
+		atomic_fetch_add(&d->stats.quiet, 1);
+		*outlen = 0;
+		return 0;
+	}
+	return respond(sw, f, code, NULL, NULL, out, outsize, outlen);
+}
+
+/* The guard's look at an out-of-dialog request from a source that is not
+ * allow-listed, before any authentication: a scanner's User-Agent; a
+ * REGISTER, INVITE (From) or OPTIONS to a user for a domain that is no
+ * tenant's; a decoy user (REGISTER To, INVITE From or Request-URI) that
+ * is no real extension; the unknown target users of OPTIONS and INVITE
+ * (a sweep: each new one counts). Each counts toward a ban (a decoy bans
+ * at once). Sources that authenticated recently (trusted) are only
+ * checked for scanners and decoys: a misconfigured phone in an office
+ * is not a stranger. Returns true when the request is dealt with (dropped
+ * or answered in out); false when it goes on as usual. */
+static bool
+screen(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
+    char *out, size_t outsize, size_t *outlen)
+{
+	const struct sip_msg *m = &sw->m;
+	const struct sip_hdr *uah;
+	char ip[INET6_ADDRSTRLEN], domain[STORE_DOMAIN_MAX], safe[65],
+	    dsafe[65], meth[17];
+	struct sv user = {"", 0}, target = {"", 0};
+	const struct sip_uri *du = NULL;
+	bool trusted, tenant;
+	int bits;
+
+	if (d->guard == NULL || !guard_enabled(d->guard) ||
+	    guard_is_allowed(d->guard, &f->peer))
+		return false;
+	tp_peer_ip(f, ip, sizeof(ip));
+	log_safe_copy(meth, sizeof(meth), m->method_name.p, m->method_name.len);
+	if ((uah = sip_msg_hdr(m, SIP_HDR_USER_AGENT)) != NULL &&
+	    scanner_ua(uah->value)) {
+		atomic_fetch_add(&d->stats.scanners, 1);
+		log_safe_copy(safe, sizeof(safe), uah->value.p, uah->value.len);
+		log_warn("security: scanner src=%s reason=user-agent ua=%s "
+		         "method=%s",
+		    ip, safe, meth);
+		strike(d, f, ip, GUARD_WHY_SCANNER, 0);
+		quiet(d, sw, f, 403, out, outsize, outlen);
+		return true;
+	}
+	/* Whose domain: REGISTER's Request-URI, INVITE's caller (From),
+	 * OPTIONS's Request-URI when it names a user at a host name. */
+	if (m->method == SIP_METHOD_REGISTER) {
+		du = &m->ruri;
+		user = m->to.uri.user;
+	} else if (m->method == SIP_METHOD_INVITE) {
+		du = &m->from.uri;
+		user = m->from.uri.user;
+		target = m->ruri.user;
+	} else if (m->method == SIP_METHOD_OPTIONS && m->ruri.user.len > 0) {
+		du = &m->ruri;
+		target = m->ruri.user;
+	}
+	if (du == NULL ||
+	    (du->scheme != SIP_URI_SIP && du->scheme != SIP_URI_SIPS) ||
+	    !host_lower(du->host, domain, sizeof(domain)))
+		return false; /* no domain, or the request is refused later */
+	trusted = guard_is_trusted(d->guard, &f->peer, util_now_us());
+	tenant = (credtab_lookup(
+	              d->creds, "", 0, domain, strlen(domain), NULL, NULL) &
+	             1) != 0;
+	log_safe_copy(dsafe, sizeof(dsafe), domain, strlen(domain));
+	if (!tenant && !trusted &&
+	    !(m->method == SIP_METHOD_OPTIONS &&
+	        du->host_type != SIP_HOST_NAME)) {
+		atomic_fetch_add(&d->stats.scanners, 1);
+		log_warn("security: scanner src=%s reason=unknown-domain "
+		         "domain=%s method=%s",
+		    ip, dsafe, meth);
+		strike(d, f, ip, GUARD_WHY_DOMAIN, 0);
+		quiet(d, sw, f, 404, out, outsize, outlen);
+		return true;
+	}
+	/* Decoys: names that are no extension of the tenant. */
+	for (int i = 0; i < 2; i++) {
+		struct sv u = i == 0 ? user : target;
+
+		if (u.len == 0 || !guard_is_decoy(d->guard, u.p, u.len))
+			continue;
+		bits = credtab_lookup(
+		    d->creds, u.p, u.len, domain, strlen(domain), NULL, NULL);
+		if (bits & 2)
+			continue; /* a real extension with that number */
+		atomic_fetch_add(&d->stats.decoys, 1);
+		log_safe_copy(safe, sizeof(safe), u.p, u.len);
+		log_warn("security: decoy src=%s user=%s@%s method=%s%s", ip,
+		    safe, dsafe, meth, trusted ? " trusted=yes" : "");
+		strike(d, f, ip, GUARD_WHY_DECOY, 0);
+		if (trusted)
+			return false; /* one failure; answered as usual */
+		/* Banned now: this request is the last one answered. */
+		if (guard_stealth(d->guard)) {
+			atomic_fetch_add(&d->stats.quiet, 1);
+			*outlen = 0;
+			return true;
+		}
+		return false;
+	}
+	/* Sweeps: OPTIONS and INVITE for users that do not exist. */
+	if (target.len == 0 || trusted ||
+	    (tenant && (credtab_lookup(d->creds, target.p, target.len, domain,
+	                    strlen(domain), NULL, NULL) &
+	                   2)))
+		return false;
+	atomic_fetch_add(&d->stats.sweeps, 1);
+	log_safe_copy(safe, sizeof(safe), target.p, target.len);
+	log_info("security: scanner src=%s reason=sweep user=%s@%s method=%s",
+	    ip, safe, dsafe, meth);
+	if (!strike(
+	        d, f, ip, GUARD_WHY_SWEEP, target_hash(d, target, domain)) ||
+	    !guard_stealth(d->guard))
+		return false; /* answered as for any user */
+	atomic_fetch_add(&d->stats.quiet, 1);
+	*outlen = 0;
+	return true;
 }
 
 /* A request we cannot parse: when its Via, From, To, Call-ID and CSeq
@@ -798,6 +1137,10 @@ sipd_handle(struct sipd *d, struct tp_worker *w, int widx,
 			b2bua_message(d->b2b, w, f, m, buf, len);
 		return 0;
 	}
+	/* Strangers' requests outside a dialog: the guard looks first. */
+	if (!m->to.has_tag && m->method != SIP_METHOD_CANCEL &&
+	    screen(d, sw, f, out, outsize, outlen))
+		return 0;
 	if (m->method == SIP_METHOD_INVITE) {
 		if (!calls)
 			return respond(
@@ -885,11 +1228,29 @@ sipd_on_msg(void *arg, struct tp_worker *w, const struct tp_flow *f, char *buf,
 	size_t outlen = 0;
 	bool parsed = false;
 
-	/* A banned source costs one lookup, before any parsing. */
-	if (d->guard != NULL &&
-	    guard_is_banned(d->guard, &f->peer, util_now_us())) {
-		atomic_fetch_add(&d->stats.dropped_banned, 1);
-		return;
+	/* A banned source costs one lookup, before any parsing; then the
+	 * source's token bucket ([guard] rate, rate_burst). */
+	if (d->guard != NULL) {
+		uint64_t report = 0;
+		char ip[INET6_ADDRSTRLEN];
+
+		switch (
+		    guard_admit(d->guard, &f->peer, util_now_us(), &report)) {
+		case GUARD_PASS:
+			break;
+		case GUARD_BANNED:
+			atomic_fetch_add(&d->stats.dropped_banned, 1);
+			return;
+		case GUARD_RATE_LIMITED:
+			atomic_fetch_add(&d->stats.dropped_rate, 1);
+			if (report > 0) {
+				tp_peer_ip(f, ip, sizeof(ip));
+				log_warn("security: rate-limit src=%s "
+				         "dropped=%llu",
+				    ip, (unsigned long long)report);
+			}
+			return;
+		}
 	}
 	/* The messages of a call are handled by one worker. */
 	if (d->b2b != NULL && d->nworkers > 1 &&

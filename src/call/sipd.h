@@ -32,6 +32,12 @@ struct sipd_stats {
 	 * every path does one lookup and one digest computation. */
 	atomic_uint_fast64_t auth_lookups, auth_digests;
 	atomic_uint_fast64_t bans, dropped_banned;
+	/* The guard: messages over a source's rate; strangers' requests
+	 * dropped or refused (scanner user agents, unknown domains, decoys,
+	 * sweeps); right passwords refused (locked or pinned extension);
+	 * extensions locked. */
+	atomic_uint_fast64_t dropped_rate, scanners, decoys, sweeps, quiet,
+	    locked, pinned, locks;
 };
 
 struct sipd_params {

@@ -76,5 +76,7 @@ int cmd_serve(const char *conf, int argc, char **argv);
 int cmd_tenant(const char *conf, int argc, char **argv);
 int cmd_ext(const char *conf, int argc, char **argv);
 int cmd_audit(const char *conf, int argc, char **argv);
+int cmd_ban(const char *conf, int argc, char **argv);
+int cmd_firewall(const char *conf, int argc, char **argv);
 
 #endif

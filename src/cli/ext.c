@@ -28,7 +28,9 @@ static const char ext_help[] =
     "  list TENANT [--json]          every extension, password age\n"
     "  show TENANT EXT [--json]\n"
     "  set TENANT EXT KEY=VALUE... [--json]\n"
-    "      keys: name=\"Full Name\", srtp=required|optional|inherit\n"
+    "      keys: name=\"Full Name\", srtp=required|optional|inherit,\n"
+    "      pin=reset|tls (an extension that registered over TLS is\n"
+    "      refused on UDP and TCP until pin=reset)\n"
     "  enable|disable TENANT EXT [--json]\n"
     "  rotate TENANT EXT [--password-stdin] [--json]\n"
     "      replaces the password (generated unless --password-stdin) and\n"
@@ -77,6 +79,12 @@ json_text(const char *s)
 	return json_string(buf);
 }
 
+/* The transport pin ("pin": "tls" in the settings): set by the bindings
+ * trigger of migration 0004 when the extension registers over TLS, not
+ * one of settings_defs (no default to inherit; only reset or set). */
+static const struct settings_def ext_pin_def = {
+    SETTINGS_EXT, "pin", "", NULL, NULL};
+
 static json_t *
 ext_json(const struct store_tenant *t, const struct store_ext *e)
 {
@@ -84,6 +92,7 @@ ext_json(const struct store_tenant *t, const struct store_ext *e)
 	json_t *s = json_object();
 	char buf[STORE_SETTINGS_MAX], uri[STORE_EXT_MAX + STORE_DOMAIN_MAX + 8];
 	int64_t age = (util_now_us() - e->password_rotated_us) / 86400000000LL;
+	json_t *j;
 
 	for (d = settings_defs; d->key != NULL; d++)
 		if (d->scope == SETTINGS_EXT)
@@ -93,8 +102,8 @@ ext_json(const struct store_tenant *t, const struct store_ext *e)
 			                    ? buf
 			                    : "inherit"));
 	snprintf(uri, sizeof(uri), "sip:%s@%s", e->number, t->domain);
-	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:I, s:o, "
-	                 "s:o, s:o, s:o}",
+	j = json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:I, s:o, "
+	              "s:o, s:o, s:o}",
 	    "tenant", t->name, "extension", e->number, "name", e->display_name,
 	    "sip_uri", uri, "enabled", e->enabled, "settings", s, "created",
 	    cli_json_time(e->created_us), "password_rotated",
@@ -105,6 +114,15 @@ ext_json(const struct store_tenant *t, const struct store_ext *e)
 	    "last_user_agent",
 	    e->last_user_agent[0] ? json_text(e->last_user_agent) : json_null(),
 	    "updated", cli_json_time(e->updated_us));
+	/* The transport pin: "tls" or null. */
+	if (j != NULL)
+		json_object_set_new(j, "pin",
+		    strcmp(settings_get(
+		               e->settings, &ext_pin_def, buf, sizeof(buf)),
+		        "tls") == 0
+		        ? json_string("tls")
+		        : json_null());
+	return j;
 }
 
 /* Reads a chosen password from stdin and checks the policy for ext in t,
@@ -572,10 +590,14 @@ ext_modify(struct cli *c, const char *cmd, int argc, char **argv)
 			why = names_display_check(v, strlen(v));
 		else if (strncmp(pos[i], "srtp=", 5) == 0)
 			why = settings_find(SETTINGS_EXT, "srtp")->check(v);
+		else if (strncmp(pos[i], "pin=", 4) == 0)
+			why = strcmp(v, "reset") == 0 || strcmp(v, "tls") == 0
+			          ? NULL
+			          : "must be reset or tls";
 		else
 			return cli_fail(EXIT_USAGE,
-			    "%s: unknown key \"%.*s\" (keys: name, srtp)", cmd,
-			    (int)(eq - pos[i]), pos[i]);
+			    "%s: unknown key \"%.*s\" (keys: name, srtp, pin)",
+			    cmd, (int)(eq - pos[i]), pos[i]);
 		if (why != NULL)
 			return cli_fail(EXIT_USAGE, "%s: %.*s \"%s\": %s", cmd,
 			    (int)(eq - pos[i]), pos[i], v, why);
@@ -597,8 +619,15 @@ ext_modify(struct cli *c, const char *cmd, int argc, char **argv)
 		if (strncmp(pos[i], "name=", 5) == 0)
 			snprintf(
 			    e.display_name, sizeof(e.display_name), "%s", v);
-		else if (settings_put(e.settings, sizeof(e.settings), "srtp",
-		             strcmp(v, "inherit") == 0 ? NULL : v) != 0)
+		else if (strncmp(pos[i], "pin=", 4) == 0) {
+			if (settings_put(e.settings, sizeof(e.settings), "pin",
+			        strcmp(v, "tls") == 0 ? v : NULL) != 0)
+				return cli_fail(EXIT_FAILED,
+				    "%s: the stored settings are not a JSON "
+				    "object",
+				    cmd);
+		} else if (settings_put(e.settings, sizeof(e.settings), "srtp",
+		               strcmp(v, "inherit") == 0 ? NULL : v) != 0)
 			return cli_fail(EXIT_FAILED,
 			    "%s: the stored settings are not a JSON object",
 			    cmd);

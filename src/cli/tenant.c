@@ -20,7 +20,8 @@ static const char tenant_help[] =
     "  set TENANT KEY=VALUE... [--json]\n"
     "      keys: domain, timezone, currency, srtp=required|optional,\n"
     "      digest=md5,sha256|sha256,md5|sha256|md5 (challenges, in order;\n"
-    "      default md5: see README)\n";
+    "      default md5: see README), allow=CIDR,... (the networks its\n"
+    "      phones may come from, for the host firewall; empty: anywhere)\n";
 
 static json_t *
 tenant_json(const struct store_tenant *t)
@@ -282,7 +283,7 @@ tenant_set(struct cli *c, int argc, char **argv)
 				return cli_fail(EXIT_USAGE,
 				    "tenant set: unknown key \"%s\" (keys: "
 				    "domain, timezone, currency, srtp, "
-				    "digest)",
+				    "digest, allow)",
 				    key);
 			why = d->check(v);
 		}

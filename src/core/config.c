@@ -47,10 +47,14 @@ enum cfg_type {
 	CFG_URL,
 	CFG_DURATION,
 	CFG_BOOL,
-	CFG_CIDRS
+	CFG_CIDRS,
+	CFG_NAMES /* [guard] decoys: a list of user names */
 };
 
-enum { CFG_LOOPBACK = 1 }; /* CFG_LISTEN: loopback addresses only */
+enum {
+	CFG_LOOPBACK = 1, /* CFG_LISTEN: loopback addresses only */
+	CFG_NOT_ALL = 2   /* CFG_CIDRS: no /0 (every address) entry */
+};
 
 /* One key: where it lives, its default and comment, how to parse it. */
 struct cfg_key {
@@ -60,7 +64,8 @@ struct cfg_key {
 	const char *comment;
 	enum cfg_type type;
 	size_t off;        /* of the field in struct config */
-	uint64_t min, max; /* CFG_UINT: the value; CFG_DURATION: seconds */
+	uint64_t min, max; /* CFG_UINT: the value; CFG_DURATION: seconds;
+	                      CFG_CIDRS: min is the offset of the count */
 	unsigned flags;
 };
 
@@ -124,11 +129,21 @@ static const struct cfg_key cfg_keys[] = {
     {"media", "advertise", "",
         "public IP for SDP c= behind 1:1 NAT; empty = the listener's", CFG_IP,
         CFG_OFF(media_advertise), 0, 0, 0},
+    {"media", "allow", "",
+        "CIDRs the host firewall lets reach the RTP ports; empty = everyone",
+        CFG_CIDRS, CFG_OFF(media_allow), CFG_OFF(media_allow_n), 0, 0},
     {"store", "url", "sqlite:sipwarden.db",
         "sqlite:PATH or postgresql://user@host/db", CFG_URL, CFG_OFF(store_url),
         0, 0, 0},
     {"portal", "listen", "127.0.0.1:8443", "web portal listeners; empty = off",
         CFG_LISTEN, CFG_OFF(portal_listen), 0, 0, 0},
+    {"portal", "allow", "",
+        "CIDRs the host firewall lets reach the portal; empty = this host only",
+        CFG_CIDRS, CFG_OFF(portal_allow), CFG_OFF(portal_allow_n), 0, 0},
+    {"guard", "enabled", "on",
+        "off: no bans, locks, drops or limits (measurements only; audit "
+        "flags it)",
+        CFG_BOOL, CFG_OFF(guard_enabled), 0, 0, 0},
     {"guard", "max_auth_failures", "5",
         "failed authentications per source address per window, 1..1000",
         CFG_UINT, CFG_OFF(guard_max_auth_failures), 1, 1000, 0},
@@ -137,12 +152,32 @@ static const struct cfg_key cfg_keys[] = {
         CFG_OFF(guard_window_us), 1, 7 * 86400, 0},
     {"guard", "ban", "1h", "ban length, 1m..365d", CFG_DURATION,
         CFG_OFF(guard_ban_us), 60, 365 * 86400, 0},
+    {"guard", "lock", "15m",
+        "lock of an extension under attack (failures from many sources or "
+        "from unbannable ones), 1m..1d",
+        CFG_DURATION, CFG_OFF(guard_lock_us), 60, 86400, 0},
     {"guard", "stealth", "on",
         "on: stay silent to strangers; off: answer them as RFC 3261 says",
         CFG_BOOL, CFG_OFF(guard_stealth), 0, 0, 0},
+    {"guard", "decoys", "100,1000,admin,test,1234,0000,101,200",
+        "decoy user names (no real extension): their first REGISTER or "
+        "INVITE bans the source",
+        CFG_NAMES, CFG_OFF(guard_decoys), 0, 0, 0},
+    {"guard", "rate", "200",
+        "messages per second per source before parsing, 0..1000000; 0 = no "
+        "limit",
+        CFG_UINT, CFG_OFF(guard_rate), 0, 1000000, 0},
+    {"guard", "rate_burst", "400",
+        "messages a source may send at once above the rate, 1..1000000",
+        CFG_UINT, CFG_OFF(guard_rate_burst), 1, 1000000, 0},
     {"guard", "allow", "",
         "CIDRs never banned nor rate-limited, comma-separated, at most 64",
-        CFG_CIDRS, CFG_OFF(guard_allow), 0, 0, 0},
+        CFG_CIDRS, CFG_OFF(guard_allow), CFG_OFF(guard_allow_n), 0, 0},
+    {"guard", "phones", "",
+        "CIDRs the host firewall lets reach the SIP ports; empty = everyone",
+        CFG_CIDRS, CFG_OFF(guard_phones), CFG_OFF(guard_phones_n), 0, 0},
+    {"guard", "deny", "", "CIDRs the host firewall drops before anything else",
+        CFG_CIDRS, CFG_OFF(guard_deny), CFG_OFF(guard_deny_n), 0, CFG_NOT_ALL},
 };
 
 enum { CFG_NKEYS = ARRAY_LEN(cfg_keys) };
@@ -499,11 +534,17 @@ cfg_cidr_mask(struct config_cidr *cidr)
 	}
 }
 
+/* A CIDR list being parsed: at most max entries into a, *n so far. */
+struct cfg_cidr_arg {
+	struct config_cidr *a;
+	size_t *n, max;
+};
+
 static int
 cfg_cidr_item_cb(
     void *arg, const char *s, size_t len, char *why, size_t whysize)
 {
-	struct config *c = arg;
+	struct cfg_cidr_arg *c = arg;
 	struct config_cidr cidr, masked;
 	char q[CFG_QUOTE_SIZE];
 	const char *slash = memchr(s, '/', len);
@@ -512,8 +553,8 @@ cfg_cidr_item_cb(
 	uint64_t prefix;
 
 	cfg_quote(s, len, q, sizeof(q));
-	if (c->guard_allow_n == CONFIG_CIDR_MAX) {
-		snprintf(why, whysize, "more than %d entries", CONFIG_CIDR_MAX);
+	if (*c->n == c->max) {
+		snprintf(why, whysize, "more than %zu entries", c->max);
 		return EINVAL;
 	}
 	memset(&cidr, 0, sizeof(cidr));
@@ -542,13 +583,61 @@ cfg_cidr_item_cb(
 		    "%s has host bits set (did you mean %s?)", q, fix);
 		return EINVAL;
 	}
-	for (i = 0; i < c->guard_allow_n; i++) {
-		if (memcmp(&c->guard_allow[i], &cidr, sizeof(cidr)) == 0) {
+	for (i = 0; i < *c->n; i++) {
+		if (memcmp(&c->a[i], &cidr, sizeof(cidr)) == 0) {
 			snprintf(why, whysize, "%s is listed twice", q);
 			return EINVAL;
 		}
 	}
-	c->guard_allow[c->guard_allow_n++] = cidr;
+	c->a[(*c->n)++] = cidr;
+	return 0;
+}
+
+/* A list of user names being parsed ([guard] decoys). */
+struct cfg_names_arg {
+	char names[CONFIG_DECOYS_MAX][CONFIG_DECOY_LEN + 1];
+	size_t n;
+};
+
+/* One user name: 1..CONFIG_DECOY_LEN letters, digits or . _ - +, not
+ * listed twice (compared without case). */
+static int
+cfg_name_item_cb(
+    void *arg, const char *s, size_t len, char *why, size_t whysize)
+{
+	struct cfg_names_arg *a = arg;
+	char q[CFG_QUOTE_SIZE];
+	size_t i;
+
+	cfg_quote(s, len, q, sizeof(q));
+	if (a->n == CONFIG_DECOYS_MAX) {
+		snprintf(why, whysize, "more than %d names", CONFIG_DECOYS_MAX);
+		return EINVAL;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		        (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+		        ch == '-' || ch == '+'))
+			break;
+	}
+	if (len > CONFIG_DECOY_LEN || i < len) {
+		snprintf(why, whysize,
+		    "%s is not a user name (1..%d letters, digits, . _ - +)", q,
+		    CONFIG_DECOY_LEN);
+		return EINVAL;
+	}
+	for (i = 0; i < a->n; i++) {
+		if (strlen(a->names[i]) == len &&
+		    strncasecmp(a->names[i], s, len) == 0) {
+			snprintf(why, whysize, "%s is listed twice", q);
+			return EINVAL;
+		}
+	}
+	memcpy(a->names[a->n], s, len);
+	a->names[a->n][len] = '\0';
+	a->n++;
 	return 0;
 }
 
@@ -796,18 +885,36 @@ cfg_value_parse(struct config *c, const struct cfg_key *k, const char *v,
 		snprintf(why, whysize,
 		    "%s is not on, off, yes, no, true or false", q);
 		return EINVAL;
-	case CFG_CIDRS: {
-		struct config_cidr saved[CONFIG_CIDR_MAX];
-		size_t saved_n = c->guard_allow_n;
+	case CFG_NAMES: {
+		struct cfg_names_arg a = {{{0}}, 0};
 
-		memcpy(saved, c->guard_allow, sizeof(saved));
-		c->guard_allow_n = 0;
 		if ((err = cfg_list_each(
-		         v, why, whysize, cfg_cidr_item_cb, c)) != 0) {
-			memcpy(c->guard_allow, saved, sizeof(saved));
-			c->guard_allow_n = saved_n;
+		         v, why, whysize, cfg_name_item_cb, &a)) != 0)
+			return err;
+		memcpy(c->guard_decoys, a.names, sizeof(a.names));
+		c->guard_decoys_n = a.n;
+		return 0;
+	}
+	case CFG_CIDRS: {
+		struct config_cidr tmp[CONFIG_CIDR_MAX];
+		char f[CONFIG_ADDR_STRLEN];
+		size_t cnt = 0, i;
+
+		memset(tmp, 0, sizeof(tmp));
+		if ((err = config_cidrs_parse(
+		         v, tmp, CONFIG_CIDR_MAX, &cnt, why, whysize)) != 0)
+			return err;
+		for (i = 0; i < cnt && (k->flags & CFG_NOT_ALL); i++) {
+			if (tmp[i].prefix == 0) {
+				snprintf(why, whysize,
+				    "%s would match every address",
+				    config_cidr_fmt(&tmp[i], f, sizeof(f)));
+				return EINVAL;
+			}
 		}
-		return err;
+		memcpy(field, tmp, sizeof(tmp));
+		*(size_t *)(void *)((char *)c + k->min) = cnt;
+		return 0;
 	}
 	}
 	snprintf(why, whysize, "internal error: unknown key type");
@@ -1429,6 +1536,27 @@ config_cidr_fmt(const struct config_cidr *cidr, char *buf, size_t size)
 	else
 		snprintf(buf, size, "%s/%u", a, cidr->prefix);
 	return buf;
+}
+
+int
+config_cidrs_parse(const char *s, struct config_cidr *out, size_t max,
+    size_t *n, char *why, size_t whysize)
+{
+	struct config_cidr tmp[CONFIG_CIDR_MAX];
+	size_t got = 0;
+	struct cfg_cidr_arg a = {tmp, &got, max};
+	int err;
+
+	if (max > CONFIG_CIDR_MAX) {
+		snprintf(why, whysize, "internal error: list size %zu", max);
+		return EINVAL;
+	}
+	if ((err = cfg_list_each(s, why, whysize, cfg_cidr_item_cb, &a)) != 0)
+		return err;
+	if (got > 0)
+		memcpy(out, tmp, got * sizeof(*tmp));
+	*n = got;
+	return 0;
 }
 
 bool

@@ -21,13 +21,15 @@
 
 enum {
 	CONFIG_LISTEN_MAX = 8,     /* addresses per listener key */
-	CONFIG_CIDR_MAX = 64,      /* entries of [guard] allow */
+	CONFIG_CIDR_MAX = 64,      /* entries of a CIDR list ([guard] allow) */
 	CONFIG_LINE_MAX = 4096,    /* bytes per line, newline excluded */
 	CONFIG_FILE_MAX = 1 << 20, /* bytes per file */
 	CONFIG_USER_MAX = 32,      /* [daemon] user */
 	CONFIG_NODE_MAX = 63,      /* [daemon] node */
 	CONFIG_WORKERS_MAX = 64,   /* [sip] workers */
-	CONFIG_ADDR_STRLEN = 56    /* "[v6addr]:port" or "v6addr/128" + NUL */
+	CONFIG_ADDR_STRLEN = 56,   /* "[v6addr]:port" or "v6addr/128" + NUL */
+	CONFIG_DECOYS_MAX = 32,    /* entries of [guard] decoys */
+	CONFIG_DECOY_LEN = 32      /* bytes of one decoy name */
 };
 
 /* A listener list: n addresses (AF_INET or AF_INET6, port set), no two
@@ -72,9 +74,23 @@ struct config {
 	char *store_url; /* "sqlite:/abs/path" or the postgres url unchanged
 	                    (may hold a password: never log it) */
 	struct config_listen portal_listen;
+	/* CIDR lists: n entries, none listed twice. */
+	size_t media_allow_n; /* RTP sources; 0 = everyone */
+	struct config_cidr media_allow[CONFIG_CIDR_MAX];
+	size_t portal_allow_n; /* portal clients; 0 = this host only */
+	struct config_cidr portal_allow[CONFIG_CIDR_MAX];
+	size_t guard_phones_n; /* phone networks; 0 = everyone */
+	struct config_cidr guard_phones[CONFIG_CIDR_MAX];
+	size_t guard_deny_n; /* dropped by the host firewall */
+	struct config_cidr guard_deny[CONFIG_CIDR_MAX];
 	unsigned guard_max_auth_failures;
 	int64_t guard_window_us, guard_ban_us;
 	bool guard_stealth;
+	bool guard_enabled;    /* off: the guard counts and drops nothing */
+	int64_t guard_lock_us; /* extension lock length */
+	unsigned guard_rate, guard_rate_burst; /* per source; rate 0: none */
+	size_t guard_decoys_n;
+	char guard_decoys[CONFIG_DECOYS_MAX][CONFIG_DECOY_LEN + 1];
 	size_t guard_allow_n;
 	struct config_cidr guard_allow[CONFIG_CIDR_MAX];
 };
@@ -111,6 +127,15 @@ char *config_listen_fmt(
 /* Formats a CIDR as "10.0.0.0/8" or "2001:db8::/32" into buf
  * (CONFIG_ADDR_STRLEN bytes are always enough). Returns buf. */
 char *config_cidr_fmt(const struct config_cidr *cidr, char *buf, size_t size);
+
+/* Parses a comma-separated list of CIDRs ("192.0.2.0/24, 2001:db8::/32";
+ * an address without a prefix is a /32 or /128; spaces around entries are
+ * ignored; "" is the empty list) into out, at most max entries (max <=
+ * CONFIG_CIDR_MAX). Returns 0 and sets *n, or EINVAL with why (whysize
+ * bytes) naming the bad entry: not a CIDR, host bits set, listed twice,
+ * more than max; out and *n are written only on success. */
+int config_cidrs_parse(const char *s, struct config_cidr *out, size_t max,
+    size_t *n, char *why, size_t whysize);
 
 /* True when the address sa (AF_INET or AF_INET6; an IPv4-mapped IPv6
  * address counts as its IPv4 address) lies inside cidr. */

@@ -10,8 +10,11 @@
 #include "core/config.h"
 #include "core/storew.h"
 #include "cred/keys.h"
+#include "guard/guard.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "media/ngd.h"
+#include "media/relay.h"
 #include "store/store.h"
 #include "transport/transport.h"
 
@@ -33,6 +36,7 @@
 enum {
 	DAEMON_POLL_MS = 200, /* change-log poll: changes seen < 1 s */
 	DAEMON_CHANGE_BATCH = 1000,
+	DAEMON_BAN_PURGE_US = 60 * 1000000, /* ended bans deleted this often */
 };
 
 struct daemon {
@@ -48,9 +52,57 @@ struct daemon {
 	struct b2bua *b2b;
 	struct guard *guard;
 	struct transport *tp;
+	struct media_relay *relay;
+	struct ngd *ng;
 	int64_t seq; /* last change applied */
 	int64_t last_expire_us;
+	int64_t last_ban_purge_us;
 };
+
+/* The relay's timeout callback, from a media thread. */
+static void
+media_timeout_cb(void *arg, uint64_t cookie)
+{
+	struct daemon *d = arg;
+
+	if (ngd_owns_cookie(cookie))
+		ngd_timeout(d->ng, cookie);
+	else if (d->b2b != NULL)
+		b2bua_media_timeout(d->b2b, cookie);
+}
+
+/* The media relay, and the ng listener when [media] ng is set. */
+static int
+media_start(struct daemon *d)
+{
+	struct media_relay_config mc;
+	char err[256];
+	int rc;
+
+	memset(&mc, 0, sizeof(mc));
+	mc.port_lo = d->cfg->media_port_lo;
+	mc.port_hi = d->cfg->media_port_hi;
+	mc.threads = d->cfg->media_threads;
+	mc.timeout_s = (unsigned)(d->cfg->media_timeout_us / 1000000);
+	mc.on_timeout = media_timeout_cb;
+	mc.arg = d;
+	if ((rc = media_relay_new(&mc, &d->relay)) != 0) {
+		log_err("cannot start the media relay: %s", strerror(rc));
+		return rc;
+	}
+	log_info("media relay on ports %u-%u with %u thread(s); calls "
+	         "without media end after %us",
+	    d->cfg->media_port_lo, d->cfg->media_port_hi, d->cfg->media_threads,
+	    mc.timeout_s);
+	if (d->cfg->media_ng.n > 0) {
+		if ((rc = ngd_start(
+		         d->cfg, d->relay, &d->ng, err, sizeof(err))) != 0) {
+			log_err("%s", err);
+			return rc;
+		}
+	}
+	return 0;
+}
 
 /* Drops root for good (STYLE.md): the daemon never needs it. */
 static int
@@ -91,6 +143,64 @@ struct apply {
 	size_t n;
 };
 
+/* Reads a stored ban's source ("192.0.2.7", "2001:db8::5" or
+ * "2001:db8:1:2::/64": the guard takes the /64 of an IPv6 address) into
+ * ss. Returns 0 or EINVAL. */
+static int
+ban_source_parse(const char *source, struct sockaddr_storage *ss)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	size_t n = strcspn(source, "/");
+
+	memset(ss, 0, sizeof(*ss));
+	snprintf(addr, sizeof(addr), "%.*s", (int)n, source);
+	if (inet_pton(AF_INET, addr,
+	        &((struct sockaddr_in *)(void *)ss)->sin_addr) == 1)
+		ss->ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, addr,
+	             &((struct sockaddr_in6 *)(void *)ss)->sin6_addr) == 1)
+		ss->ss_family = AF_INET6;
+	else
+		return EINVAL;
+	return 0;
+}
+
+/* A ban changed in the store (`sipwarden ban add|remove`): bans its
+ * source in memory while the row is in force, lifts it otherwise.
+ * Returns 0, or the store's error (the change is retried). */
+static int
+ban_apply(struct daemon *d, int64_t id)
+{
+	struct sockaddr_storage ss;
+	struct store_ban b;
+	char src[INET6_ADDRSTRLEN + 1];
+	int64_t now = util_now_us();
+	int rc;
+
+	if ((rc = store_ban_get_by_id(d->st, id, &b)) == ENOENT)
+		return 0; /* deleted since */
+	if (rc != 0)
+		return rc;
+	if (d->guard == NULL || ban_source_parse(b.source, &ss) != 0)
+		return 0;
+	snprintf(
+	    src, sizeof(src), "%.*s", (int)strcspn(b.source, "/"), b.source);
+	if (b.expires_us > now) {
+		rc = guard_ban(d->guard, &ss, now, b.expires_us, b.reason);
+		if (rc == 0)
+			log_warn("security: ban src=%s seconds=%lld reason=%s",
+			    src, (long long)((b.expires_us - now) / 1000000),
+			    b.manual ? "manual" : "stored");
+		else
+			log_warn("guard: ban of %s not applied: %s", src,
+			    rc == EPERM ? "it is in [guard] allow"
+			                : strerror(rc));
+	} else if (guard_unban(d->guard, &ss) == 0) {
+		log_info("security: unban src=%s reason=manual", src);
+	}
+	return 0;
+}
+
 static int
 apply_cb(void *arg, const struct store_change *c)
 {
@@ -101,6 +211,8 @@ apply_cb(void *arg, const struct store_change *c)
 		rc = credtab_load_ext(a->d->creds, a->d->st, c->object_id);
 	else if (strcmp(c->kind, "tenant") == 0)
 		rc = credtab_load_tenant(a->d->creds, a->d->st, c->object_id);
+	else if (strcmp(c->kind, "ban") == 0)
+		rc = ban_apply(a->d, c->object_id);
 	if (rc != 0)
 		return rc;
 	if (a->n++ == 0)
@@ -200,18 +312,8 @@ ban_restore_cb(void *arg, const struct store_ban *b)
 {
 	struct bans_arg *a = arg;
 	struct sockaddr_storage ss;
-	char addr[INET6_ADDRSTRLEN + 1];
-	size_t n = strcspn(b->source, "/");
 
-	memset(&ss, 0, sizeof(ss));
-	snprintf(addr, sizeof(addr), "%.*s", (int)n, b->source);
-	if (inet_pton(AF_INET, addr,
-	        &((struct sockaddr_in *)(void *)&ss)->sin_addr) == 1)
-		ss.ss_family = AF_INET;
-	else if (inet_pton(AF_INET6, addr,
-	             &((struct sockaddr_in6 *)(void *)&ss)->sin6_addr) == 1)
-		ss.ss_family = AF_INET6;
-	else
+	if (ban_source_parse(b->source, &ss) != 0)
 		return 0;
 	if (guard_ban(a->g, &ss, a->now, b->expires_us, b->reason) == 0)
 		a->n++;
@@ -230,6 +332,21 @@ bans_restore(struct daemon *d)
 		    "guard: cannot read the bans: %s", store_errmsg(d->st));
 	else
 		log_info("guard: %zu bans restored", a.n);
+}
+
+/* Deletes the bans that ended more than a day ago (until then a repeat
+ * offence still counts, as in the guard's memory). */
+static void
+bans_purge(struct daemon *d, int64_t now)
+{
+	int64_t removed = 0;
+
+	if (store_ban_expire(d->st, now - GUARD_OFFENCE_KEEP_US, &removed) != 0)
+		log_warn(
+		    "guard: cannot purge ended bans: %s", store_errmsg(d->st));
+	else if (removed > 0)
+		log_info("guard: %lld ended bans purged from the store",
+		    (long long)removed);
 }
 
 /* " tls:0.0.0.0:5061 udp:..." for the start-up log. */
@@ -347,10 +464,14 @@ daemon_run(const char *conf_path)
 		sp.reg = d.reg;
 		sp.nc = d.nc;
 		sp.sw = d.sw;
-		if (b2bua_new(sp.nworkers, d.cfg->node, d.reg, d.sw, &d.b2b)) {
+		if ((rc = media_start(&d)) != 0)
+			goto out;
+		if (b2bua_new(sp.nworkers, d.cfg->node, d.reg, d.sw, d.relay,
+		        d.cfg->media_advertise, &d.b2b)) {
 			log_err("out of memory");
 			goto out;
 		}
+		b2bua_set_transport(d.b2b, d.tp);
 		sp.b2b = d.b2b;
 		{
 			struct guard_params gp;
@@ -366,6 +487,8 @@ daemon_run(const char *conf_path)
 			gp.allow = d.cfg->guard_allow;
 			gp.allow_n = d.cfg->guard_allow_n;
 			gp.capacity = 65536;
+			guard_params_config(
+			    &gp, d.cfg); /* the rest of [guard] */
 			if (guard_new(&gp, &d.guard) != 0) {
 				log_err("cannot start the guard");
 				goto out;
@@ -420,6 +543,10 @@ daemon_run(const char *conf_path)
 				d.last_expire_us = now;
 				regtab_expire(d.reg, now, NULL, NULL);
 			}
+			if (now - d.last_ban_purge_us > DAEMON_BAN_PURGE_US) {
+				d.last_ban_purge_us = now;
+				bans_purge(&d, now);
+			}
 		}
 	}
 	log_info("stopping on signal: clean exit");
@@ -432,6 +559,8 @@ out:
 	storew_stop(d.sw);                 /* writes what they queued */
 	sipd_free(d.sipd);
 	b2bua_free(d.b2b);
+	ngd_free(d.ng);
+	media_relay_free(d.relay); /* after the calls that used it */
 	guard_free(d.guard);
 	regtab_free(d.reg);
 	nctab_free(d.nc);

@@ -1,5 +1,6 @@
 /* settings.c: see settings.h. */
 #include "core/settings.h"
+#include "core/config.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -51,6 +52,22 @@ check_digest(const char *v)
 	return NULL;
 }
 
+/* The networks a tenant's phones may come from: CIDRs, comma-separated,
+ * at most CONFIG_CIDR_MAX; empty: anywhere. The reason is in a static
+ * buffer (the CLI checks one value at a time). */
+static const char *
+check_allow(const char *v)
+{
+	static char why[256];
+	struct config_cidr cidrs[CONFIG_CIDR_MAX];
+	size_t n;
+
+	if (config_cidrs_parse(
+	        v, cidrs, CONFIG_CIDR_MAX, &n, why, sizeof(why)) != 0)
+		return why;
+	return NULL;
+}
+
 const struct settings_def settings_defs[] = {
     {SETTINGS_TENANT, "srtp", "required",
         "SRTP for phones: required (a plain-RTP offer gets 488) or optional",
@@ -61,6 +78,10 @@ const struct settings_def settings_defs[] = {
     {SETTINGS_TENANT, "digest", "md5",
         "digest algorithms offered in challenges, in order (RFC 8760)",
         check_digest},
+    {SETTINGS_TENANT, "allow", "",
+        "networks the tenant's phones come from (CIDRs, comma-separated); "
+        "empty = anywhere",
+        check_allow},
     {SETTINGS_EXT, "srtp", NULL,
         "per-extension SRTP: required, optional, or inherit (the tenant's)",
         check_srtp_ext},

@@ -6,37 +6,61 @@
  * entry met on the way is moved to the newest end, so a shard full of bans
  * is walked once per insertion at most. */
 #include "guard/guard.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 
 #define GUARD_NIL UINT32_MAX
 
 /* A source: an IPv4 address (v6 == 0, v4 in network order) or an IPv6
- * /64 prefix (v6 == 1, hi holds its 8 bytes). */
+ * /64 prefix (v6 == 1, hi holds its 8 bytes); an extension (v6 == 2, hi
+ * holds its id) in the table of extensions. */
 struct guard_key {
 	uint64_t hi;
 	uint32_t v4;
 	uint32_t v6;
 };
 
+/* One entry of a table: a source (its failures, ban and trust), an
+ * extension (its failures and lock: banned_until) or a source's token
+ * bucket. Eviction keeps the entries with banned_until in the future. */
 struct guard_entry {
 	struct guard_key key;
-	uint32_t chain;        /* next index in the bucket */
-	uint32_t prev, next;   /* LRU list (or free list in next) */
-	unsigned fails;        /* failures in the current window */
-	unsigned offences;     /* bans so far */
-	int64_t window_start;  /* of the failure window */
-	int64_t banned_until;  /* 0: none */
-	int64_t offence_until; /* offences forgotten after this */
-	int64_t trusted_until; /* 0: not trusted */
-	bool manual;           /* ban set by guard_ban */
-	char reason[GUARD_REASON_MAX + 1];
+	uint32_t chain;       /* next index in the bucket */
+	uint32_t prev, next;  /* LRU list (or free list in next) */
+	int64_t banned_until; /* a ban, or an extension's lock; 0: none */
+	union {
+		struct {                       /* a source or an extension */
+			unsigned fails;        /* failures in the window */
+			unsigned offences;     /* bans so far */
+			int64_t window_start;  /* of the failure window */
+			int64_t offence_until; /* offences forgotten then */
+			int64_t trusted_until; /* 0: not trusted */
+			bool manual;           /* ban set by guard_ban */
+			char reason[GUARD_REASON_MAX + 1];
+			/* Hashes of the last targets (a source's sweep) or
+			 * sources (an extension's failures), and how many
+			 * distinct ones the window has seen. */
+			uint64_t seen[GUARD_SEEN_MAX];
+			unsigned nseen;
+			unsigned unbannable; /* an extension's failures from
+			                        sources that cannot be banned */
+		};
+		struct {                   /* a token bucket */
+			int64_t tokens;    /* micro-messages */
+			int64_t refill_us; /* 0: new */
+			int64_t report_us; /* last rate-limit report */
+			uint64_t dropped;  /* since the last report */
+		};
+	};
 };
 
 struct guard_shard {
@@ -53,9 +77,14 @@ struct guard_shard {
 struct guard {
 	struct guard_params p;
 	struct config_cidr allow[CONFIG_CIDR_MAX];
+	char decoys[CONFIG_DECOYS_MAX][CONFIG_DECOY_LEN + 1];
 	uint64_t seed;
-	unsigned nshard; /* a power of two */
-	struct guard_shard shard[GUARD_SHARDS];
+	unsigned nshard;                        /* a power of two */
+	struct guard_shard shard[GUARD_SHARDS]; /* sources */
+	unsigned nxshard;
+	struct guard_shard xshard[GUARD_SHARDS]; /* extensions */
+	unsigned nrshard;
+	struct guard_shard rshard[GUARD_SHARDS]; /* token buckets */
 };
 
 /* Sets *k to the key of src. Returns 0 or EAFNOSUPPORT. */
@@ -261,8 +290,13 @@ guard_entry_age(const struct guard *g, struct guard_entry *e, int64_t now_us)
 	if (e->offences > 0 && e->banned_until <= now_us &&
 	    e->offence_until <= now_us)
 		e->offences = 0;
-	if (e->fails > 0 && now_us - e->window_start >= g->p.window_us)
+	if ((e->fails > 0 || e->nseen > 0) &&
+	    now_us - e->window_start >= g->p.window_us) {
 		e->fails = 0;
+		e->nseen = 0;
+		e->unbannable = 0;
+		memset(e->seen, 0, sizeof(e->seen));
+	}
 }
 
 /* Returns the length of the next ban for an entry with offences bans. */
@@ -331,12 +365,45 @@ guard_shard_init(struct guard_shard *s, uint32_t per)
 	return 0;
 }
 
+static void
+guard_table_free(struct guard_shard *tab, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		pthread_mutex_destroy(&tab[i].lock);
+		guard_shard_free(&tab[i]);
+	}
+}
+
+/* Sets up a table of capacity entries in tab (GUARD_SHARDS shards when
+ * it is large enough, else one); *n gets the number of shards. Returns 0
+ * or ENOMEM (nothing left allocated). */
+static int
+guard_table_init(struct guard_shard *tab, unsigned *n, size_t capacity)
+{
+	unsigned i,
+	    want = capacity >= (size_t)GUARD_SHARDS * 16 ? GUARD_SHARDS : 1;
+	int err;
+
+	for (i = 0; i < want; i++) {
+		if ((err = guard_shard_init(
+		         &tab[i], (uint32_t)(capacity / want))) != 0) {
+			guard_table_free(tab, i);
+			return err;
+		}
+	}
+	*n = want;
+	return 0;
+}
+
 /* Returns 0 and sets *out, EINVAL or ENOMEM; on error *out is untouched. */
 int
 guard_new(const struct guard_params *p, struct guard **out)
 {
 	struct guard *g = NULL;
 	unsigned i, ready = 0;
+	size_t xcap;
 	int err = 0;
 
 	if (p == NULL || out == NULL || p->max_failures < 1 ||
@@ -344,7 +411,10 @@ guard_new(const struct guard_params *p, struct guard **out)
 	    p->ban_us <= 0 || p->ban_max_us < p->ban_us || p->trust_us < 0 ||
 	    p->offence_keep_us < 0 || p->allow_n > CONFIG_CIDR_MAX ||
 	    (p->allow_n > 0 && p->allow == NULL) || p->capacity < 1 ||
-	    p->capacity > GUARD_CAPACITY_MAX)
+	    p->capacity > GUARD_CAPACITY_MAX || p->lock_us < 0 ||
+	    p->rate > GUARD_RATE_MAX || p->rate_burst > GUARD_RATE_MAX ||
+	    p->decoys_n > CONFIG_DECOYS_MAX ||
+	    (p->decoys_n > 0 && p->decoys == NULL))
 		return EINVAL;
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return ENOMEM;
@@ -352,6 +422,14 @@ guard_new(const struct guard_params *p, struct guard **out)
 	if (p->allow_n > 0)
 		memcpy(g->allow, p->allow, p->allow_n * sizeof(*p->allow));
 	g->p.allow = g->allow;
+	for (i = 0; i < p->decoys_n; i++)
+		snprintf(
+		    g->decoys[i], sizeof(g->decoys[i]), "%s", p->decoys[i]);
+	g->p.decoys = (const char(*)[CONFIG_DECOY_LEN + 1]) g->decoys;
+	if (g->p.lock_sources == 0)
+		g->p.lock_sources = GUARD_LOCK_SOURCES;
+	if (g->p.rate_burst == 0)
+		g->p.rate_burst = g->p.rate;
 	if (g->p.offence_keep_us == 0)
 		g->p.offence_keep_us = GUARD_OFFENCE_KEEP_US;
 	if (getrandom(&g->seed, sizeof(g->seed), GRND_NONBLOCK) !=
@@ -363,6 +441,15 @@ guard_new(const struct guard_params *p, struct guard **out)
 		         (uint32_t)(p->capacity / g->nshard))) != 0)
 			goto out;
 		ready++;
+	}
+	/* Extensions with failures: fewer than sources. */
+	xcap = p->capacity / 4 > 0 ? p->capacity / 4 : 1;
+	if ((err = guard_table_init(g->xshard, &g->nxshard, xcap)) != 0)
+		goto out;
+	if ((err = guard_table_init(g->rshard, &g->nrshard, p->capacity)) !=
+	    0) {
+		guard_table_free(g->xshard, g->nxshard);
+		goto out;
 	}
 	*out = g;
 	g = NULL;
@@ -388,6 +475,8 @@ guard_free(struct guard *g)
 		pthread_mutex_destroy(&g->shard[i].lock);
 		guard_shard_free(&g->shard[i]);
 	}
+	guard_table_free(g->xshard, g->nxshard);
+	guard_table_free(g->rshard, g->nrshard);
 	free(g);
 }
 
@@ -416,6 +505,55 @@ int
 guard_failure(struct guard *g, const struct sockaddr_storage *src,
     int64_t now_us, int64_t *banned_until)
 {
+	return guard_strike(g, src, now_us, GUARD_WHY_AUTH, 0, banned_until);
+}
+
+/* True when h is among the recent hashes of e; else remembers it (the
+ * oldest one goes) and counts it as a new one. */
+static bool
+guard_seen(struct guard_entry *e, uint64_t h)
+{
+	size_t i;
+
+	for (i = 0; i < GUARD_SEEN_MAX && i < e->nseen; i++)
+		if (e->seen[i] == h)
+			return true;
+	memmove(&e->seen[1], &e->seen[0],
+	    (GUARD_SEEN_MAX - 1) * sizeof(e->seen[0]));
+	e->seen[0] = h;
+	if (e->nseen < UINT32_MAX)
+		e->nseen++;
+	return false;
+}
+
+static const struct {
+	const char *name, *text;
+} guard_whys[] = {
+    [GUARD_WHY_AUTH] = {"auth-failures", "failed authentications"},
+    [GUARD_WHY_SCANNER] = {"scanner", "scanner"},
+    [GUARD_WHY_DOMAIN] = {"unknown-domain", "requests for unknown domains"},
+    [GUARD_WHY_SWEEP] = {"sweep", "sweep of unknown users"},
+    [GUARD_WHY_DECOY] = {"decoy", "decoy extension"},
+};
+
+const char *
+guard_why_name(enum guard_why why)
+{
+	return (size_t)why < ARRAY_LEN(guard_whys) ? guard_whys[why].name : "?";
+}
+
+const char *
+guard_why_text(enum guard_why why)
+{
+	return (size_t)why < ARRAY_LEN(guard_whys) ? guard_whys[why].text : "?";
+}
+
+/* Returns 1 (and sets *banned_until) when this offence banned src, else
+ * 0. */
+int
+guard_strike(struct guard *g, const struct sockaddr_storage *src,
+    int64_t now_us, enum guard_why why, uint64_t target, int64_t *banned_until)
+{
 	struct guard_shard *s;
 	struct guard_entry *e;
 	struct guard_key k;
@@ -423,7 +561,8 @@ guard_failure(struct guard *g, const struct sockaddr_storage *src,
 	int64_t until = 0;
 	int banned = 0;
 
-	if (guard_key_make(src, &k) != 0 || guard_allowed(g, src))
+	if (g->p.disabled || guard_key_make(src, &k) != 0 ||
+	    guard_allowed(g, src))
 		return 0;
 	s = guard_shard_lock(g, &k, &h);
 	if ((e = guard_entry_get(s, g, &k, h, now_us)) == NULL)
@@ -431,10 +570,14 @@ guard_failure(struct guard *g, const struct sockaddr_storage *src,
 	if (e->banned_until > now_us)
 		goto out;
 	guard_entry_age(g, e, now_us);
-	if (e->fails == 0)
+	if (e->fails == 0 && e->nseen == 0)
 		e->window_start = now_us;
+	if (why == GUARD_WHY_SWEEP && guard_seen(e, target))
+		goto out; /* this user was counted already */
 	if (e->fails < g->p.max_failures)
 		e->fails++;
+	if (why == GUARD_WHY_DECOY && e->trusted_until <= now_us)
+		e->fails = g->p.max_failures; /* at once */
 	if (e->fails < g->p.max_failures || e->trusted_until > now_us)
 		goto out;
 	until = guard_add_sat(now_us, guard_ban_length(g, e->offences));
@@ -443,8 +586,9 @@ guard_failure(struct guard *g, const struct sockaddr_storage *src,
 	if (e->offences < UINT32_MAX)
 		e->offences++;
 	e->fails = 0;
+	e->nseen = 0;
 	e->manual = false;
-	guard_reason_set(e, "authentication failures");
+	guard_reason_set(e, guard_why_text(why));
 	banned = 1;
 out:
 	pthread_mutex_unlock(&s->lock);
@@ -462,7 +606,8 @@ guard_success(
 	struct guard_key k;
 	uint64_t h;
 
-	if (guard_key_make(src, &k) != 0 || guard_allowed(g, src))
+	if (g->p.disabled || guard_key_make(src, &k) != 0 ||
+	    guard_allowed(g, src))
 		return;
 	s = guard_shard_lock(g, &k, &h);
 	if ((e = guard_entry_get(s, g, &k, h, now_us)) != NULL) {
@@ -635,4 +780,226 @@ guard_count(struct guard *g)
 		pthread_mutex_unlock(&g->shard[i].lock);
 	}
 	return n;
+}
+
+bool
+guard_enabled(const struct guard *g)
+{
+	return !g->p.disabled;
+}
+
+bool
+guard_stealth(const struct guard *g)
+{
+	return g->p.stealth;
+}
+
+bool
+guard_is_allowed(const struct guard *g, const struct sockaddr_storage *src)
+{
+	return guard_allowed(g, src);
+}
+
+bool
+guard_is_decoy(const struct guard *g, const char *user, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < g->p.decoys_n; i++)
+		if (strlen(g->decoys[i]) == len &&
+		    strncasecmp(g->decoys[i], user, len) == 0)
+			return true;
+	return false;
+}
+
+/* Locks the shard of k in one of the tables; *h gets the hash. */
+static struct guard_shard *
+guard_table_lock(struct guard *g, struct guard_shard *tab, unsigned n,
+    const struct guard_key *k, uint64_t *h)
+{
+	struct guard_shard *s;
+
+	*h = guard_key_hash(g, k);
+	s = &tab[(*h >> 48) & (n - 1)];
+	pthread_mutex_lock(&s->lock);
+	return s;
+}
+
+static void
+guard_ext_key(int64_t ext_id, struct guard_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->hi = (uint64_t)ext_id;
+	k->v6 = 2;
+}
+
+/* Returns 1 (and fills *lock) when this failure locked the extension. */
+int
+guard_ext_failure(struct guard *g, int64_t ext_id,
+    const struct sockaddr_storage *src, int64_t now_us, struct guard_lock *lock)
+{
+	struct guard_shard *s;
+	struct guard_entry *e;
+	struct guard_key k, sk;
+	struct guard_lock out;
+	bool unbannable;
+	uint64_t h;
+	int locked = 0;
+
+	if (g->p.disabled || g->p.lock_us <= 0 || guard_key_make(src, &sk) != 0)
+		return 0;
+	/* Before the extension's lock is taken: one lock at a time. */
+	unbannable = guard_allowed(g, src) || guard_is_trusted(g, src, now_us);
+	memset(&out, 0, sizeof(out));
+	guard_ext_key(ext_id, &k);
+	s = guard_table_lock(g, g->xshard, g->nxshard, &k, &h);
+	if ((e = guard_entry_get(s, g, &k, h, now_us)) == NULL)
+		goto unlock;
+	if (e->banned_until > now_us)
+		goto unlock;
+	guard_entry_age(g, e, now_us);
+	if (e->fails == 0 && e->nseen == 0)
+		e->window_start = now_us;
+	if (e->fails < UINT32_MAX)
+		e->fails++;
+	if (unbannable && e->unbannable < UINT32_MAX)
+		e->unbannable++;
+	(void)guard_seen(e, guard_key_hash(g, &sk));
+	if (e->unbannable >= g->p.max_failures ||
+	    (e->fails >= g->p.max_failures && e->nseen >= g->p.lock_sources)) {
+		out.until_us = guard_add_sat(now_us, g->p.lock_us);
+		out.failures = e->fails;
+		out.sources = e->nseen;
+		out.unbannable = e->unbannable >= g->p.max_failures;
+		e->banned_until = out.until_us;
+		e->fails = e->nseen = e->unbannable = 0;
+		memset(e->seen, 0, sizeof(e->seen));
+		locked = 1;
+	}
+unlock:
+	pthread_mutex_unlock(&s->lock);
+	if (locked && lock != NULL)
+		*lock = out;
+	return locked;
+}
+
+bool
+guard_ext_is_locked(struct guard *g, int64_t ext_id, int64_t now_us)
+{
+	struct guard_shard *s;
+	struct guard_entry *e;
+	struct guard_key k;
+	uint64_t h;
+	bool locked;
+
+	if (g->p.disabled)
+		return false;
+	guard_ext_key(ext_id, &k);
+	s = guard_table_lock(g, g->xshard, g->nxshard, &k, &h);
+	e = guard_entry_find(s, &k, h);
+	locked = e != NULL && e->banned_until > now_us;
+	pthread_mutex_unlock(&s->lock);
+	return locked;
+}
+
+/* Returns 0 or ENOENT. */
+int
+guard_ext_unlock(struct guard *g, int64_t ext_id)
+{
+	struct guard_shard *s;
+	struct guard_entry *e;
+	struct guard_key k;
+	uint64_t h;
+	int err = ENOENT;
+
+	guard_ext_key(ext_id, &k);
+	s = guard_table_lock(g, g->xshard, g->nxshard, &k, &h);
+	if ((e = guard_entry_find(s, &k, h)) != NULL && e->banned_until != 0) {
+		e->banned_until = 0;
+		e->fails = e->nseen = e->unbannable = 0;
+		err = 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+enum { GUARD_TOKEN = 1000000 }; /* one message, in micro-messages */
+
+/* Refills e's bucket up to the burst and takes one token: true when
+ * there was one. */
+static bool
+guard_bucket_take(const struct guard *g, struct guard_entry *e, int64_t now_us)
+{
+	int64_t cap = (int64_t)g->p.rate_burst * GUARD_TOKEN;
+	int64_t elapsed = now_us - e->refill_us;
+
+	if (e->refill_us == 0) {
+		e->tokens = cap;
+	} else if (elapsed > 0) {
+		/* rate tokens per second = rate micro-tokens per us */
+		if (elapsed >= cap / (int64_t)g->p.rate + 1)
+			e->tokens = cap;
+		else if ((e->tokens += elapsed * (int64_t)g->p.rate) > cap)
+			e->tokens = cap;
+	}
+	if (elapsed > 0 || e->refill_us == 0)
+		e->refill_us = now_us;
+	if (e->tokens < GUARD_TOKEN)
+		return false;
+	e->tokens -= GUARD_TOKEN;
+	return true;
+}
+
+enum guard_verdict
+guard_admit(struct guard *g, const struct sockaddr_storage *src, int64_t now_us,
+    uint64_t *report)
+{
+	enum guard_verdict v = GUARD_PASS;
+	struct guard_shard *s;
+	struct guard_entry *e;
+	struct guard_key k;
+	uint64_t h;
+
+	if (report != NULL)
+		*report = 0;
+	if (g->p.disabled)
+		return GUARD_PASS;
+	if (guard_is_banned(g, src, now_us))
+		return GUARD_BANNED;
+	if (g->p.rate == 0 || guard_key_make(src, &k) != 0 ||
+	    guard_allowed(g, src))
+		return GUARD_PASS;
+	s = guard_table_lock(g, g->rshard, g->nrshard, &k, &h);
+	if ((e = guard_entry_get(s, g, &k, h, now_us)) != NULL &&
+	    !guard_bucket_take(g, e, now_us)) {
+		v = GUARD_RATE_LIMITED;
+		if (e->dropped < UINT64_MAX)
+			e->dropped++;
+		if (e->report_us == 0 || now_us - e->report_us >= 1000000) {
+			if (report != NULL)
+				*report = e->dropped;
+			e->dropped = 0;
+			e->report_us = now_us;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return v;
+}
+
+void
+guard_params_config(struct guard_params *p, const struct config *c)
+{
+	p->max_failures = c->guard_max_auth_failures;
+	p->window_us = c->guard_window_us;
+	p->ban_us = c->guard_ban_us;
+	p->allow = c->guard_allow;
+	p->allow_n = c->guard_allow_n;
+	p->disabled = !c->guard_enabled;
+	p->stealth = c->guard_stealth;
+	p->lock_us = c->guard_lock_us;
+	p->lock_sources = GUARD_LOCK_SOURCES;
+	p->rate = c->guard_rate;
+	p->rate_burst = c->guard_rate_burst;
+	p->decoys = c->guard_decoys;
+	p->decoys_n = c->guard_decoys_n;
 }

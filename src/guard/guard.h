@@ -24,10 +24,13 @@
 #include <sys/socket.h>
 
 enum {
-	GUARD_REASON_MAX = 63,          /* bytes of a ban reason kept */
-	GUARD_CAPACITY_MAX = 1 << 24,   /* sources tracked at most */
-	GUARD_SHARDS = 16,              /* mutex shards (capacity >= 256) */
-	GUARD_FAILURES_MAX = 1000000000 /* params.max_failures at most */
+	GUARD_REASON_MAX = 63,           /* bytes of a ban reason kept */
+	GUARD_CAPACITY_MAX = 1 << 24,    /* sources tracked at most */
+	GUARD_SHARDS = 16,               /* mutex shards (capacity >= 256) */
+	GUARD_FAILURES_MAX = 1000000000, /* params.max_failures at most */
+	GUARD_SEEN_MAX = 4,      /* recent targets (or sources) told apart */
+	GUARD_LOCK_SOURCES = 3,  /* distinct sources that lock an extension */
+	GUARD_RATE_MAX = 1000000 /* params.rate and rate_burst at most */
 };
 
 /* 24 hours: how long an offence is remembered after its ban ends when
@@ -46,6 +49,16 @@ struct guard_params {
 	const struct config_cidr *allow; /* never banned; copied */
 	size_t allow_n;                  /* <= CONFIG_CIDR_MAX */
 	size_t capacity; /* sources tracked at most, 1..GUARD_CAPACITY_MAX */
+	/* The rest is zero when unused (guard_params_config fills it from
+	 * the [guard] section). */
+	bool disabled; /* [guard] enabled = off: nothing counted nor dropped */
+	bool stealth;  /* strangers' bad requests get no answer */
+	int64_t lock_us;       /* extension lock; 0: never locked */
+	unsigned lock_sources; /* 0: GUARD_LOCK_SOURCES */
+	unsigned rate;         /* messages per second per source; 0: no limit */
+	unsigned rate_burst;   /* bucket size; 0: rate */
+	const char (*decoys)[CONFIG_DECOY_LEN + 1]; /* copied */
+	size_t decoys_n;                            /* <= CONFIG_DECOYS_MAX */
 };
 
 /* One active ban, as guard_list reports it. */
@@ -111,5 +124,93 @@ int guard_list(struct guard *g, int64_t now_us, guard_list_cb *cb, void *arg);
 /* Returns the number of sources tracked now (banned or not), never more
  * than the capacity. */
 size_t guard_count(struct guard *g);
+
+/* ---- offences other than failed authentications ---- */
+
+/* Why a source is struck: the reason its ban carries. */
+enum guard_why {
+	GUARD_WHY_AUTH,    /* a failed authentication (guard_failure) */
+	GUARD_WHY_SCANNER, /* a scanner's User-Agent */
+	GUARD_WHY_DOMAIN,  /* a request for a domain that is no tenant's */
+	GUARD_WHY_SWEEP,   /* a new unknown target user (OPTIONS/INVITE) */
+	GUARD_WHY_DECOY,   /* a decoy extension: a ban at once */
+};
+
+/* "auth-failures", "scanner", "unknown-domain", "sweep", "decoy": the
+ * reason= of the security log. */
+const char *guard_why_name(enum guard_why why);
+/* The reason kept with a ban ("failed authentications", ...). */
+const char *guard_why_text(enum guard_why why);
+
+/* Records one offence of src, as guard_failure does (the same count and
+ * window, the same ban; the ban's reason says why). GUARD_WHY_SWEEP counts
+ * only a target (a hash of user@domain) that is none of the last
+ * GUARD_SEEN_MAX ones of src; GUARD_WHY_DECOY bans at once unless src is
+ * trusted (then it is one failure). Returns 1 when it banned src (and
+ * sets *banned_until, may be NULL), else 0. */
+int guard_strike(struct guard *g, const struct sockaddr_storage *src,
+    int64_t now_us, enum guard_why why, uint64_t target, int64_t *banned_until);
+
+/* ---- policy the SIP side asks about ---- */
+
+/* False when [guard] enabled = off. */
+bool guard_enabled(const struct guard *g);
+/* [guard] stealth. */
+bool guard_stealth(const struct guard *g);
+/* True when src is in the allow list. */
+bool guard_is_allowed(
+    const struct guard *g, const struct sockaddr_storage *src);
+/* True when the user name (len bytes) is one of the decoys (any case). */
+bool guard_is_decoy(const struct guard *g, const char *user, size_t len);
+
+/* ---- extensions under attack ---- */
+
+/* What guard_ext_failure reports when it locks an extension. */
+struct guard_lock {
+	int64_t until_us;
+	unsigned failures; /* in the window, this one included */
+	unsigned sources;  /* distinct sources among them */
+	bool unbannable;   /* locked by failures from allowed/trusted sources */
+};
+
+/* Records a failed authentication for the extension ext_id from src. The
+ * extension is locked for params.lock_us when, within the window, it has
+ * max_failures failures from at least lock_sources distinct sources, or
+ * max_failures failures from sources that cannot be banned (allow-listed
+ * or trusted). Returns 1 when this failure locked it (and fills *lock,
+ * may be NULL), 0 otherwise (a locked extension stays as it is). */
+int guard_ext_failure(struct guard *g, int64_t ext_id,
+    const struct sockaddr_storage *src, int64_t now_us,
+    struct guard_lock *lock);
+
+/* True when ext_id is locked at now_us. */
+bool guard_ext_is_locked(struct guard *g, int64_t ext_id, int64_t now_us);
+
+/* Lifts the lock of ext_id and forgets its failures. Returns 0 or
+ * ENOENT (not locked). */
+int guard_ext_unlock(struct guard *g, int64_t ext_id);
+
+/* ---- before parsing ---- */
+
+enum guard_verdict {
+	GUARD_PASS,
+	GUARD_BANNED,       /* drop: the source is banned */
+	GUARD_RATE_LIMITED, /* drop: over its token bucket */
+};
+
+/* One message from src at now_us: its ban (one lookup), then its token
+ * bucket (params.rate per second, params.rate_burst at once; allow-listed
+ * sources have none). On GUARD_RATE_LIMITED, *report (may be NULL) is the
+ * number of messages of src dropped since the last report when one is
+ * due (at most one per second per source), else 0. With params.disabled
+ * every message passes. */
+enum guard_verdict guard_admit(struct guard *g,
+    const struct sockaddr_storage *src, int64_t now_us, uint64_t *report);
+
+/* Fills the fields of p that the [guard] section sets (max_failures,
+ * window, ban, allow, enabled, stealth, lock, rate, rate_burst, decoys);
+ * leaves ban_max_us, trust_us, offence_keep_us and capacity as they are.
+ * p keeps pointers into c: c must outlive guard_new. */
+void guard_params_config(struct guard_params *p, const struct config *c);
 
 #endif

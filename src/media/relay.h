@@ -69,7 +69,7 @@ struct media_side {
 	                                          it sends */
 	unsigned char tx_key[SRTP_MASTER_MAX]; /* the server's key for this
 	                                          side: protects what it gets */
-	size_t keylen;       /* srtp_suite_keylen(suite) */
+	size_t keylen;                         /* srtp_suite_keylen(suite) */
 	uint32_t clock_rate; /* of the first format, for jitter; 0: 8000 */
 };
 
@@ -118,8 +118,8 @@ uint16_t media_call_port(const struct media_call *c, int side);
  * (bad side, key length, family), ENOMEM. */
 int media_call_set(struct media_call *c, int side, const struct media_side *s);
 /* The counters of side (0 or 1) so far. */
-void media_call_stats(const struct media_call *c, int side,
-    struct media_stats *st);
+void media_call_stats(
+    const struct media_call *c, int side, struct media_stats *st);
 /* Closes the call's sockets, returns its ports to the pool and frees it,
  * wiping keys. After it returns, no media thread uses c and on_timeout is
  * not called for it. Accepts NULL. */

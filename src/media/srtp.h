@@ -19,10 +19,10 @@
 
 /* The same numbering as enum sdp_suite (sdp/sdp.h). */
 enum srtp_suite {
-	SRTP_AES_CM_128_HMAC_SHA1_80,
-	SRTP_AES_CM_128_HMAC_SHA1_32,
-	SRTP_AES_256_CM_HMAC_SHA1_80,
-	SRTP_AEAD_AES_128_GCM
+	SRTP_SUITE_AES_CM_128_HMAC_SHA1_80,
+	SRTP_SUITE_AES_CM_128_HMAC_SHA1_32,
+	SRTP_SUITE_AES_256_CM_HMAC_SHA1_80,
+	SRTP_SUITE_AEAD_AES_128_GCM
 };
 
 enum {
@@ -43,30 +43,43 @@ size_t srtp_suite_keylen(enum srtp_suite suite);
 
 /* A context for suite with master key||salt (srtp_suite_keylen bytes),
  * key derivation rate 0. Returns 0, EINVAL (unknown suite, wrong key
- * length), ENOMEM. The key is copied and wiped on free. */
-int srtp_ctx_new(enum srtp_suite suite, const unsigned char *key,
-    size_t keylen, struct srtp_ctx **out);
+ * length), ENOMEM, EIO (OpenSSL failed). The session keys are derived
+ * here (the master key is not kept) and wiped on free. */
+int srtp_ctx_new(enum srtp_suite suite, const unsigned char *key, size_t keylen,
+    struct srtp_ctx **out);
 void srtp_ctx_free(struct srtp_ctx *c); /* wipes keys; accepts NULL */
+
+/* For tests only (RFC 3711 B.2 and RFC 7714 section 16 give session keys,
+ * not master keys): a context whose session keys are given, the same for
+ * SRTP and SRTCP, with no key derivation: cipher key || session salt ||
+ * authentication key (20 bytes, HMAC suites only), so 50, 50, 66 or 28
+ * bytes. Returns as srtp_ctx_new. */
+int srtp_ctx_new_session_keys(enum srtp_suite suite, const unsigned char *keys,
+    size_t keylen, struct srtp_ctx **out);
 
 /* Protects the RTP packet in pkt[0, len) in place; the buffer holds size
  * bytes (at least len + SRTP_RTP_OVERHEAD_MAX). Sets *outlen. Returns 0,
  * EBADMSG (not an RTP packet: version, length, CSRC/extension overrun),
- * EMSGSIZE (no room). */
-int srtp_rtp_protect(
-    struct srtp_ctx *c, unsigned char *pkt, size_t len, size_t size,
-    size_t *outlen);
+ * EMSGSIZE (no room), EOVERFLOW (the SSRC's 2^48 indices, or 2^31 SRTCP
+ * indices, are used up: rekey), EIO (OpenSSL failed). Protecting the same
+ * index twice is not refused (libsrtp's allow_repeat_tx): forward only
+ * what a receive side accepted. */
+int srtp_rtp_protect(struct srtp_ctx *c, unsigned char *pkt, size_t len,
+    size_t size, size_t *outlen);
 /* Checks and decrypts the SRTP packet in pkt[0, len) in place; sets
  * *outlen (the RTP length). Returns 0, EBADMSG (malformed or too short),
  * EACCES (authentication failed), EALREADY (replayed or older than the
- * window). A packet that fails changes no state. */
+ * window). A packet that fails changes no state (with AES-GCM its bytes
+ * may have been decrypted in place: drop it). */
 int srtp_rtp_unprotect(
     struct srtp_ctx *c, unsigned char *pkt, size_t len, size_t *outlen);
 
 /* The same for RTCP: SRTCP with the E flag set (encrypted) and the
- * context's own SRTCP index counter per SSRC. */
-int srtp_rtcp_protect(
-    struct srtp_ctx *c, unsigned char *pkt, size_t len, size_t size,
-    size_t *outlen);
+ * context's own SRTCP index counter per SSRC (the first is 1, as in
+ * libsrtp). Unprotect also accepts packets with the E flag clear
+ * (authenticated only). */
+int srtp_rtcp_protect(struct srtp_ctx *c, unsigned char *pkt, size_t len,
+    size_t size, size_t *outlen);
 int srtp_rtcp_unprotect(
     struct srtp_ctx *c, unsigned char *pkt, size_t len, size_t *outlen);
 

@@ -262,16 +262,18 @@ struct store_ban {
 	char node[STORE_NAME_MAX];
 	int64_t created_us; /* 0 on add: now */
 	int64_t expires_us;
+	bool manual; /* set by an operator (sipwarden ban add), not the guard */
 };
 int store_ban_add(struct store *st, struct store_ban *b);
 /* Bans b->source until b->expires_us: a new ban with one offence, or a
- * repeat offence of a known source (offences + 1; reason, node and
- * expires_us replaced; created_us kept). Sets b->id, b->offences and
- * b->created_us to the stored ones; b->offences is not read. */
+ * repeat offence of a known source (offences + 1; reason, node,
+ * expires_us and manual replaced; created_us kept). Sets b->id,
+ * b->offences and b->created_us to the stored ones; b->offences is not
+ * read. */
 int store_ban_upsert(struct store *st, struct store_ban *b);
 int store_ban_get(struct store *st, const char *source, struct store_ban *b);
 int store_ban_get_by_id(struct store *st, int64_t id, struct store_ban *b);
-/* Writes reason, offences, node and expires_us. */
+/* Writes reason, offences, node, expires_us and manual. */
 int store_ban_update(struct store *st, const struct store_ban *b);
 int store_ban_remove(struct store *st, int64_t id);
 /* Removes the bans with expires_us <= before_us (pass a time before now

@@ -1405,7 +1405,8 @@ store_call_leg_list(
 
 /* ---- bans ---- */
 
-#define BAN_COLS "id, source, reason, offences, node, created_us, expires_us"
+#define BAN_COLS                                                               \
+	"id, source, reason, offences, node, created_us, expires_us, manual"
 
 struct ban_walk {
 	store_ban_cb cb;
@@ -1420,7 +1421,7 @@ ban_row_cb(void *arg, const struct store_val *c, size_t n)
 	struct ban_walk *w = arg;
 	struct store_ban b, *bp = w->one ? w->one : &b;
 
-	if (n < 7)
+	if (n < 8)
 		return EIO;
 	memset(bp, 0, sizeof(*bp));
 	bp->id = store_col_int(&c[0]);
@@ -1430,6 +1431,7 @@ ban_row_cb(void *arg, const struct store_val *c, size_t n)
 	store_col_text(&c[4], bp->node, sizeof(bp->node));
 	bp->created_us = store_col_int(&c[5]);
 	bp->expires_us = store_col_int(&c[6]);
+	bp->manual = store_col_int(&c[7]) != 0;
 	w->found = true;
 	return w->cb ? w->cb(w->arg, bp) : 0;
 }
@@ -1455,15 +1457,16 @@ store_ban_add(struct store *st, struct store_ban *b)
 {
 	int64_t created = b->created_us ? b->created_us : util_now_us();
 	int64_t offences = b->offences ? b->offences : 1;
-	struct store_val p[6] = {TX(b->source), TX(b->reason), SV_INT(offences),
-	    TX(b->node), SV_INT(created), SV_INT(b->expires_us)};
+	struct store_val p[7] = {TX(b->source), TX(b->reason), SV_INT(offences),
+	    TX(b->node), SV_INT(created), SV_INT(b->expires_us),
+	    SV_INT(b->manual ? 1 : 0)};
 	int64_t id;
 	int rc;
 
 	rc = store_query_int(st,
 	    "INSERT INTO bans (source, reason, offences, node, created_us, "
-	    "expires_us) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-	    p, 6, &id);
+	    "expires_us, manual) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+	    p, 7, &id);
 	if (rc != 0)
 		return rc;
 	b->id = id;
@@ -1476,20 +1479,21 @@ int
 store_ban_upsert(struct store *st, struct store_ban *b)
 {
 	int64_t created = b->created_us ? b->created_us : util_now_us();
-	struct store_val p[5] = {TX(b->source), TX(b->reason), TX(b->node),
-	    SV_INT(created), SV_INT(b->expires_us)};
+	struct store_val p[6] = {TX(b->source), TX(b->reason), TX(b->node),
+	    SV_INT(created), SV_INT(b->expires_us), SV_INT(b->manual ? 1 : 0)};
 	struct ints_row r = {.found = false};
 	int rc;
 
 	/* bans.offences: PostgreSQL finds a bare name ambiguous here. */
 	rc = store_query(st,
 	    "INSERT INTO bans (source, reason, offences, node, created_us, "
-	    "expires_us) VALUES (?, ?, 1, ?, ?, ?) "
+	    "expires_us, manual) VALUES (?, ?, 1, ?, ?, ?, ?) "
 	    "ON CONFLICT (source) DO UPDATE SET "
 	    "offences = bans.offences + 1, reason = excluded.reason, "
-	    "node = excluded.node, expires_us = excluded.expires_us "
+	    "node = excluded.node, expires_us = excluded.expires_us, "
+	    "manual = excluded.manual "
 	    "RETURNING id, offences, created_us",
-	    p, 5, ints_row_cb, &r);
+	    p, 6, ints_row_cb, &r);
 	if (rc == 0 && !r.found)
 		rc = EIO;
 	if (rc != 0)
@@ -1517,13 +1521,14 @@ store_ban_get_by_id(struct store *st, int64_t id, struct store_ban *b)
 int
 store_ban_update(struct store *st, const struct store_ban *b)
 {
-	struct store_val p[5] = {TX(b->reason), SV_INT(b->offences),
-	    TX(b->node), SV_INT(b->expires_us), SV_INT(b->id)};
+	struct store_val p[6] = {TX(b->reason), SV_INT(b->offences),
+	    TX(b->node), SV_INT(b->expires_us), SV_INT(b->manual ? 1 : 0),
+	    SV_INT(b->id)};
 
 	return tab_exec_one(st,
 	    "UPDATE bans SET reason = ?, offences = ?, node = ?, "
-	    "expires_us = ? WHERE id = ?",
-	    p, 5);
+	    "expires_us = ?, manual = ? WHERE id = ?",
+	    p, 6);
 }
 
 int

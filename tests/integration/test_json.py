@@ -55,7 +55,7 @@ class TestJsonShapes(SwTestCase):
         self.assertEqual(t["domain"], domain)
         self.check_time(t["created"], "tenant created")
         self.check_time(t["updated"], "tenant updated")
-        self.check_keys(t["settings"], {"srtp": str, "digest": str}, "tenant settings")
+        self.check_keys(t["settings"], {"srtp": str, "digest": str, "allow": str}, "tenant settings")
 
     def check_ext(self, e, number, name=""):
         self.check_keys(
@@ -96,7 +96,7 @@ class TestJsonShapes(SwTestCase):
         self.assertEqual(t["timezone"], "UTC")
         self.assertEqual(t["currency"], "EUR")
         self.assertEqual(t["extensions"], 0)
-        self.assertEqual(t["settings"], {"srtp": "required", "digest": "md5"})
+        self.assertEqual(t["settings"], {"srtp": "required", "digest": "md5", "allow": ""})
         t = d.ok_json("tenant", "add", "beta-co", "--domain", "beta.example.com", "--timezone", "Europe/Paris", "--currency", "USD")
         self.check_tenant(t, "beta-co", "beta.example.com")
         self.assertEqual((t["timezone"], t["currency"]), ("Europe/Paris", "USD"))

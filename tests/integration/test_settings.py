@@ -24,7 +24,7 @@ class TestTenantSet(SwTestCase):
         t = d.ok_json("tenant", "show", "acme")
         self.assertEqual(
             (t["timezone"], t["currency"], t["settings"], t["domain"]),
-            ("UTC", "EUR", {"srtp": "required", "digest": "sha256,md5"}, "new.example.com"),
+            ("UTC", "EUR", {"srtp": "required", "digest": "sha256,md5", "allow": ""}, "new.example.com"),
         )
         r = d.ok("tenant", "set", "acme", "timezone=America/New_York")
         self.assertIn("timezone=America/New_York", r.out)

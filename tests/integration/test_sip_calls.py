@@ -64,7 +64,21 @@ EXTS = {
     "cancel_uri": "1010",
     "bs_a": "2001",
     "bs_b": "2002",
+    # test_media.py
+    "md_a": "2101",
+    "md_b": "2102",
+    "md_plain": "2103",
+    "md_udp": "2104",
+    "md_py": "2105",
+    "md_to_a": "2106",
+    "md_to_b": "2107",
+    "md_tcp_a": "2108",
+    "md_tcp_b": "2109",
 }
+# Extensions that keep the default srtp=required (the tenant is set to
+# optional for SIPp, which does not do SRTP): the baresip phones and the
+# media tests' own.
+SRTP_REQUIRED = ("bs_a", "bs_b", "md_a", "md_b", "md_plain", "md_udp", "md_py")
 BETA_EXT = "3001"
 UNKNOWN_EXT = "1999"  # no such extension
 UNKNOWN_EXT_2 = "1990"  # another one
@@ -87,11 +101,13 @@ class CallServer:
         self.d = Deployment()
         try:
             self.d.tenant()
-            self.d.ok("tenant", "set", TENANT, "digest=md5")
+            self.d.ok("tenant", "set", TENANT, "digest=md5", "srtp=optional")
             self.d.ok("tenant", "add", BETA, "--domain", BETA_DOMAIN)
             self.d.ok("tenant", "set", BETA, "digest=md5")
             self.pw = self.import_exts(TENANT, sorted(EXTS.values()))
             self.pw.update({(BETA, n): p for n, p in self.import_exts(BETA, [BETA_EXT]).items()})
+            for role in SRTP_REQUIRED:
+                self.d.ok("ext", "set", TENANT, EXTS[role], "srtp=required")
             self.port = free_port(True)
             self.tls_port = free_port(False, taken=(self.port,))
             self.portal_port = free_port(False, taken=(self.port, self.tls_port))
@@ -103,11 +119,15 @@ class CallServer:
             conf_set(c, "media", "ports", "%d-%d" % (MEDIA_LO, MEDIA_HI))
             conf_set(c, "portal", "listen", "127.0.0.1:%d" % self.portal_port)
             conf_set(c, "guard", "allow", "127.0.0.0/8")
+            self.configure(conf_set, c)
             self.daemon = self.d.start_daemon()
             self.daemon.wait_for(r"SIP listening on", 60)
         except BaseException:
             self.d.cleanup()
             raise
+
+    def configure(self, conf_set, conf):
+        """More settings, for a subclass."""
 
     def import_exts(self, tenant, numbers):
         """Adds the extensions in one `ext import` (generated passwords);
@@ -688,7 +708,14 @@ class TestCalls(SwTestCase):
         self.assertIn(180, got, uac.describe())
         ok200 = [m for m in uac.received(status=200) if m.cseq() == (2, "INVITE")]
         self.assertTrue(ok200, uac.describe())
-        self.assertIn(b"o=callee ", ok200[0].body, "the callee's SDP was not relayed")
+        # The callee's answer, anchored on the relay: its codec, our
+        # address and port, nothing of the callee's.
+        body = ok200[0].body
+        self.assertIn(b"o=- ", body, "the answer's origin is not ours")
+        self.assertNotIn(b"o=callee ", body, "the callee's origin reached the caller")
+        self.assertIn(b"c=IN IP4 127.0.0.1\r\n", body)
+        m = re.search(rb"m=audio (\d+) RTP/AVP 0", body)
+        self.assertTrue(m and MEDIA_LO <= int(m.group(1)) <= MEDIA_HI, body)
         self.assertTrue(ok200[0].to_tag(), "no To tag in the 200")
         for d, m in uac.messages():
             if d == "received":
@@ -702,7 +729,10 @@ class TestCalls(SwTestCase):
         inv = inv[0]
         self.assertEqual(inv.ruri, contact_uri)
         self.assertEqual(inv.get("Max-Forwards"), "69")
-        self.assertIn(b"o=1001 ", inv.body, "the caller's SDP was not relayed")
+        self.assertIn(b"o=- ", inv.body, "the caller's SDP was not anchored")
+        self.assertNotIn(b"o=1001 ", inv.body, "the caller's origin reached the callee")
+        m = re.search(rb"m=audio (\d+) RTP/AVP 0", inv.body)
+        self.assertTrue(m and MEDIA_LO <= int(m.group(1)) <= MEDIA_HI, inv.body)
         self.assertIn("sip:1001@" + TENANT_DOMAIN, inv.get("From"))
         self.assertIn("sip:%s@%s" % (callee, TENANT_DOMAIN), inv.get("To"))
         self.assertNotEqual(inv.get("Call-ID"), ok200[0].get("Call-ID"), "the B2BUA reused the caller's Call-ID")
@@ -979,8 +1009,8 @@ class TestCalls(SwTestCase):
 
     def test_baresip_call_over_tls(self):
         a_num, b_num = EXTS["bs_a"], EXTS["bs_b"]
-        # SRTP (SDES) mandatory on both phones: the offer and its keys pass
-        # through the B2BUA unchanged, over TLS, and the phones agree.
+        # SRTP (SDES) mandatory on both phones: the media is anchored on
+        # the relay with a key per leg (test_media.py looks closer).
         params = ";mediaenc=srtp-mand"
         a = Baresip(self, "a", a_num, self.srv.pw[a_num], self.srv.tls_port, params)
         b = Baresip(self, "b", b_num, self.srv.pw[b_num], self.srv.tls_port, params + ";answermode=auto")

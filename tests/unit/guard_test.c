@@ -1,5 +1,6 @@
 /* guard_test.c: unit tests of the brute-force tables (guard/guard.h). */
 #include "guard/guard.h"
+#include "lib/util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -8,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -524,6 +526,385 @@ test_threads(void **state)
 	guard_free(g);
 }
 
+/* The reason of the one ban guard_list reports. */
+static int
+reason_cb(const struct guard_ban_info *bi, void *arg)
+{
+	snprintf(arg, GUARD_REASON_MAX + 1, "%s", bi->reason);
+	return 1;
+}
+
+static void
+test_strike_reasons(void **state)
+{
+	struct guard_params p = params();
+	struct guard *g = guard_make(&p);
+	struct sockaddr_storage a = addr("192.0.2.30"), b = addr("192.0.2.31");
+	char reason[GUARD_REASON_MAX + 1] = "";
+	int64_t t = 1000 * SEC, until = 0;
+	int i;
+
+	(void)state;
+	assert_string_equal(guard_why_name(GUARD_WHY_AUTH), "auth-failures");
+	assert_string_equal(guard_why_name(GUARD_WHY_SCANNER), "scanner");
+	assert_string_equal(guard_why_name(GUARD_WHY_DOMAIN), "unknown-domain");
+	assert_string_equal(guard_why_name(GUARD_WHY_SWEEP), "sweep");
+	assert_string_equal(guard_why_name(GUARD_WHY_DECOY), "decoy");
+	assert_string_equal(
+	    guard_why_text(GUARD_WHY_AUTH), "failed authentications");
+	/* Scanner strikes and failed logins share one count. */
+	for (i = 0; i < 3; i++)
+		assert_int_equal(
+		    guard_strike(g, &a, t, GUARD_WHY_SCANNER, 0, &until), 0);
+	assert_int_equal(guard_failure(g, &a, t, NULL), 0);
+	assert_int_equal(guard_failures(g, &a, t), 4);
+	assert_int_equal(
+	    guard_strike(g, &a, t, GUARD_WHY_DOMAIN, 0, &until), 1);
+	assert_int_equal(until, t + p.ban_us);
+	assert_int_equal(guard_list(g, t, reason_cb, reason), 1);
+	assert_string_equal(reason, "requests for unknown domains");
+	/* An allow-listed-free other source is untouched. */
+	assert_false(guard_is_banned(g, &b, t));
+	guard_free(g);
+}
+
+static void
+test_decoy_bans_at_once(void **state)
+{
+	struct guard_params p = params();
+	struct guard *g = guard_make(&p);
+	struct sockaddr_storage a = addr("192.0.2.40"), b = addr("192.0.2.41");
+	char reason[GUARD_REASON_MAX + 1] = "";
+	int64_t t = 1000 * SEC, until = 0;
+
+	(void)state;
+	assert_int_equal(guard_strike(g, &a, t, GUARD_WHY_DECOY, 0, &until), 1);
+	assert_true(guard_is_banned(g, &a, t + 1));
+	assert_int_equal(until, t + p.ban_us);
+	assert_int_equal(guard_list(g, t, reason_cb, reason), 1);
+	assert_string_equal(reason, "decoy extension");
+	/* A source that authenticated recently: one failure, no ban. */
+	guard_success(g, &b, t);
+	assert_int_equal(guard_strike(g, &b, t, GUARD_WHY_DECOY, 0, NULL), 0);
+	assert_false(guard_is_banned(g, &b, t + 1));
+	assert_int_equal(guard_failures(g, &b, t), 1);
+	/* The second decoy of an offender banned before: a doubled ban. */
+	assert_int_equal(
+	    guard_strike(g, &a, t + p.ban_us, GUARD_WHY_DECOY, 0, &until), 1);
+	assert_int_equal(until, t + p.ban_us + 2 * p.ban_us);
+	guard_free(g);
+}
+
+static void
+test_sweep_counts_distinct_users(void **state)
+{
+	struct guard_params p = params();
+	struct guard *g = guard_make(&p);
+	struct sockaddr_storage a = addr("192.0.2.50");
+	int64_t t = 1000 * SEC;
+	uint64_t u;
+	int i;
+
+	(void)state;
+	/* The same unknown user again and again: one failure. */
+	for (i = 0; i < 20; i++)
+		assert_int_equal(
+		    guard_strike(g, &a, t, GUARD_WHY_SWEEP, 77, NULL), 0);
+	assert_int_equal(guard_failures(g, &a, t), 1);
+	/* Two users alternating: two. */
+	for (i = 0; i < 20; i++)
+		assert_int_equal(guard_strike(g, &a, t, GUARD_WHY_SWEEP,
+		                     i % 2 ? 77 : 78, NULL),
+		    0);
+	assert_int_equal(guard_failures(g, &a, t), 2);
+	/* Then new users: banned at the fifth in the window. */
+	for (u = 100; u < 102; u++)
+		assert_int_equal(
+		    guard_strike(g, &a, t, GUARD_WHY_SWEEP, u, NULL), 0);
+	assert_int_equal(guard_strike(g, &a, t, GUARD_WHY_SWEEP, 102, NULL), 1);
+	assert_true(guard_is_banned(g, &a, t + 1));
+	/* The window ends and the users are forgotten with it. */
+	guard_free(g);
+	g = guard_make(&p);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(guard_strike(g, &a, t + i * 30 * SEC,
+		                     GUARD_WHY_SWEEP, 77, NULL),
+		    0);
+	assert_int_equal(guard_failures(g, &a, t + 90 * SEC), 1);
+	guard_free(g);
+}
+
+static struct guard_params
+lock_params(void)
+{
+	struct guard_params p = params();
+
+	p.lock_us = 900 * SEC;
+	return p;
+}
+
+static void
+test_ext_lock_many_sources(void **state)
+{
+	struct guard_params p = lock_params();
+	struct guard *g = guard_make(&p);
+	struct sockaddr_storage a = addr("203.0.113.1"),
+	                        b = addr("203.0.113.2"),
+	                        c = addr("203.0.113.3");
+	struct guard_lock lk;
+	int64_t t = 1000 * SEC;
+	int i;
+
+	(void)state;
+	/* One source, any number of failures: its ban's business. */
+	for (i = 0; i < 10; i++)
+		assert_int_equal(guard_ext_failure(g, 7, &a, t, &lk), 0);
+	assert_false(guard_ext_is_locked(g, 7, t));
+	/* A second source: still two. */
+	assert_int_equal(guard_ext_failure(g, 7, &b, t, &lk), 0);
+	assert_false(guard_ext_is_locked(g, 7, t));
+	/* A third: locked. */
+	memset(&lk, 0, sizeof(lk));
+	assert_int_equal(guard_ext_failure(g, 7, &c, t + SEC, &lk), 1);
+	assert_true(guard_ext_is_locked(g, 7, t + SEC));
+	assert_int_equal(lk.until_us, t + SEC + p.lock_us);
+	assert_int_equal(lk.failures, 12);
+	assert_int_equal(lk.sources, 3);
+	assert_false(lk.unbannable);
+	/* Other extensions are not locked; the lock ends. */
+	assert_false(guard_ext_is_locked(g, 8, t + SEC));
+	assert_int_equal(guard_ext_failure(g, 7, &c, t + 2 * SEC, NULL), 0);
+	assert_true(guard_ext_is_locked(g, 7, t + SEC + p.lock_us - 1));
+	assert_false(guard_ext_is_locked(g, 7, t + SEC + p.lock_us));
+	/* Three sources, but fewer than max_failures: no lock. */
+	assert_int_equal(guard_ext_failure(g, 9, &a, t, NULL), 0);
+	assert_int_equal(guard_ext_failure(g, 9, &b, t, NULL), 0);
+	assert_int_equal(guard_ext_failure(g, 9, &c, t, NULL), 0);
+	assert_false(guard_ext_is_locked(g, 9, t));
+	/* ... and the window ends before the fifth. */
+	assert_int_equal(guard_ext_failure(g, 9, &a, t + 61 * SEC, NULL), 0);
+	assert_int_equal(guard_ext_failure(g, 9, &b, t + 61 * SEC, NULL), 0);
+	assert_false(guard_ext_is_locked(g, 9, t + 61 * SEC));
+	/* Unlock by hand. */
+	assert_int_equal(guard_ext_unlock(g, 9), ENOENT);
+	assert_int_equal(guard_ext_failure(g, 9, &c, t + 62 * SEC, NULL), 0);
+	assert_int_equal(guard_ext_failure(g, 9, &a, t + 62 * SEC, NULL), 0);
+	assert_int_equal(guard_ext_failure(g, 9, &b, t + 62 * SEC, NULL), 1);
+	assert_int_equal(guard_ext_unlock(g, 9), 0);
+	assert_false(guard_ext_is_locked(g, 9, t + 63 * SEC));
+	guard_free(g);
+}
+
+static void
+test_ext_lock_unbannable(void **state)
+{
+	struct guard_params p = lock_params();
+	struct config_cidr allow = {AF_INET, {192, 0, 2, 0}, 24};
+	struct sockaddr_storage office = addr("198.51.100.10"),
+	                        lan = addr("192.0.2.99");
+	struct guard_lock lk;
+	struct guard *g;
+	int64_t t = 1000 * SEC;
+	int i;
+
+	(void)state;
+	p.allow = &allow;
+	p.allow_n = 1;
+	g = guard_make(&p);
+	/* A trusted address (an office NAT where a phone authenticated):
+	 * never banned, but its failures lock the extension. */
+	guard_success(g, &office, t);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(guard_ext_failure(g, 5, &office, t, NULL), 0);
+	assert_int_equal(guard_ext_failure(g, 5, &office, t, &lk), 1);
+	assert_true(lk.unbannable);
+	assert_int_equal(lk.sources, 1);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(guard_failure(g, &office, t, NULL), 0);
+	assert_false(guard_is_banned(g, &office, t));
+	/* An allow-listed one likewise. */
+	for (i = 0; i < 4; i++)
+		assert_int_equal(guard_ext_failure(g, 6, &lan, t, NULL), 0);
+	assert_int_equal(guard_ext_failure(g, 6, &lan, t, &lk), 1);
+	assert_true(lk.unbannable);
+	/* Locks off (lock_us 0): nothing is locked. */
+	guard_free(g);
+	p.lock_us = 0;
+	g = guard_make(&p);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(guard_ext_failure(g, 6, &lan, t, NULL), 0);
+	assert_false(guard_ext_is_locked(g, 6, t));
+	guard_free(g);
+}
+
+static void
+test_rate_limit(void **state)
+{
+	struct guard_params p = params();
+	struct config_cidr allow = {AF_INET, {10, 9, 0, 0}, 16};
+	struct sockaddr_storage a = addr("192.0.2.60"), b = addr("192.0.2.61"),
+	                        lan = addr("10.9.1.1");
+	struct guard *g;
+	int64_t t = 1000 * SEC;
+	uint64_t report = 99;
+	int i;
+
+	(void)state;
+	p.rate = 2;
+	p.rate_burst = 4;
+	p.allow = &allow;
+	p.allow_n = 1;
+	g = guard_make(&p);
+	/* The burst passes, the next message is dropped and reported. */
+	for (i = 0; i < 4; i++)
+		assert_int_equal(guard_admit(g, &a, t, &report), GUARD_PASS);
+	assert_int_equal(report, 0);
+	assert_int_equal(guard_admit(g, &a, t, &report), GUARD_RATE_LIMITED);
+	assert_int_equal(report, 1);
+	/* Within the second: dropped, counted, not reported. */
+	for (i = 0; i < 9; i++) {
+		assert_int_equal(guard_admit(g, &a, t + 100000, &report),
+		    GUARD_RATE_LIMITED);
+		assert_int_equal(report, 0);
+	}
+	/* Another source has its own bucket; allow-listed ones none. */
+	assert_int_equal(guard_admit(g, &b, t, NULL), GUARD_PASS);
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(guard_admit(g, &lan, t, NULL), GUARD_PASS);
+	/* Half a second later one token (2 per second) has come back. */
+	assert_int_equal(guard_admit(g, &a, t + 500000, &report), GUARD_PASS);
+	assert_int_equal(
+	    guard_admit(g, &a, t + 500000, &report), GUARD_RATE_LIMITED);
+	assert_int_equal(report, 0);
+	/* A second after the first report: the next one reports 9 + 1. */
+	assert_int_equal(guard_admit(g, &a, t + 1000000, NULL), GUARD_PASS);
+	assert_int_equal(
+	    guard_admit(g, &a, t + 1000000, &report), GUARD_RATE_LIMITED);
+	assert_int_equal(report, 11);
+	/* An idle hour refills to the burst, no more. */
+	for (i = 0; i < 4; i++)
+		assert_int_equal(
+		    guard_admit(g, &a, t + 3600 * SEC, NULL), GUARD_PASS);
+	assert_int_equal(
+	    guard_admit(g, &a, t + 3600 * SEC, NULL), GUARD_RATE_LIMITED);
+	/* A banned source: dropped as banned before its bucket. */
+	assert_int_equal(guard_ban(g, &b, t, t + 10 * SEC, "x"), 0);
+	assert_int_equal(guard_admit(g, &b, t + 1, NULL), GUARD_BANNED);
+	assert_int_equal(guard_admit(g, &b, t + 10 * SEC, NULL), GUARD_PASS);
+	guard_free(g);
+	/* rate 0: no limit. */
+	p.rate = 0;
+	g = guard_make(&p);
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(guard_admit(g, &a, t, NULL), GUARD_PASS);
+	guard_free(g);
+}
+
+static void
+test_disabled(void **state)
+{
+	struct guard_params p = lock_params();
+	struct sockaddr_storage a = addr("192.0.2.70");
+	struct guard *g;
+	int64_t t = 1000 * SEC;
+	int i;
+
+	(void)state;
+	p.disabled = true;
+	p.rate = 1;
+	p.rate_burst = 1;
+	g = guard_make(&p);
+	assert_false(guard_enabled(g));
+	for (i = 0; i < 100; i++) {
+		assert_int_equal(guard_failure(g, &a, t, NULL), 0);
+		assert_int_equal(
+		    guard_strike(g, &a, t, GUARD_WHY_DECOY, 0, NULL), 0);
+		assert_int_equal(guard_ext_failure(g, 1, &a, t, NULL), 0);
+		assert_int_equal(guard_admit(g, &a, t, NULL), GUARD_PASS);
+	}
+	assert_false(guard_is_banned(g, &a, t));
+	assert_false(guard_ext_is_locked(g, 1, t));
+	/* A ban set by hand is kept but not enforced while off. */
+	assert_int_equal(guard_ban(g, &a, t, t + SEC, "x"), 0);
+	assert_int_equal(guard_admit(g, &a, t, NULL), GUARD_PASS);
+	guard_free(g);
+}
+
+static void
+test_params_config(void **state)
+{
+	static const char text[] =
+	    "[guard]\nmax_auth_failures = 3\nwindow = 2m\nlock = 5m\n"
+	    "stealth = off\ndecoys = 100, Admin ,test\nrate = 10\n"
+	    "rate_burst = 20\nallow = 10.1.0.0/16\n";
+	static const char *const bad[] = {"[guard]\ndecoys = a b\n",
+	    "[guard]\ndecoys = admin,ADMIN\n", "[guard]\ndecoys = x,,y\n",
+	    "[guard]\ndecoys = 123456789012345678901234567890123\n",
+	    "[guard]\nrate_burst = 0\n", "[guard]\nlock = 30s\n",
+	    "[guard]\nenabled = maybe\n"};
+	struct guard_params p;
+	struct config *c = NULL;
+	struct guard *g;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(config_load_string(text, sizeof(text) - 1, "/tmp",
+	                     "sw.conf", &c, err, sizeof(err)),
+	    0);
+	memset(&p, 0, sizeof(p));
+	p.ban_max_us = 30 * 86400 * SEC;
+	p.capacity = 1024;
+	guard_params_config(&p, c);
+	assert_int_equal(p.max_failures, 3);
+	assert_int_equal(p.window_us, 120 * SEC);
+	assert_int_equal(p.lock_us, 300 * SEC);
+	assert_int_equal(p.rate, 10);
+	assert_int_equal(p.rate_burst, 20);
+	assert_false(p.disabled);
+	assert_false(p.stealth);
+	assert_int_equal(p.decoys_n, 3);
+	assert_int_equal(p.allow_n, 1);
+	g = guard_make(&p);
+	config_free(c); /* the guard keeps copies */
+	assert_true(guard_is_decoy(g, "100", 3));
+	assert_true(guard_is_decoy(g, "ADMIN", 5));
+	assert_true(guard_is_decoy(g, "Test", 4));
+	assert_false(guard_is_decoy(g, "1000", 4));
+	assert_false(guard_is_decoy(g, "10", 2));
+	assert_false(guard_stealth(g));
+	assert_true(guard_enabled(g));
+	guard_free(g);
+
+	/* The defaults. */
+	assert_int_equal(
+	    config_load_string("", 0, "/tmp", "sw.conf", &c, err, sizeof(err)),
+	    0);
+	memset(&p, 0, sizeof(p));
+	guard_params_config(&p, c);
+	assert_false(p.disabled);
+	assert_true(p.stealth);
+	assert_int_equal(p.lock_us, 900 * SEC);
+	assert_int_equal(p.rate, 200);
+	assert_int_equal(p.rate_burst, 400);
+	assert_int_equal(p.decoys_n, 8);
+	config_free(c);
+	assert_int_equal(config_load_string("[guard]\nenabled = off\n", 22,
+	                     "/tmp", "sw.conf", &c, err, sizeof(err)),
+	    0);
+	guard_params_config(&p, c);
+	assert_true(p.disabled);
+	config_free(c);
+	for (i = 0; i < ARRAY_LEN(bad); i++) {
+		c = NULL;
+		assert_int_equal(config_load_string(bad[i], strlen(bad[i]),
+		                     "/tmp", "sw.conf", &c, err, sizeof(err)),
+		    EINVAL);
+		assert_null(c);
+		assert_non_null(strstr(err, "sw.conf:2: [guard] "));
+	}
+}
+
 int
 main(void)
 {
@@ -542,6 +923,14 @@ main(void)
 	    cmocka_unit_test(test_capacity),
 	    cmocka_unit_test(test_capacity_full_of_bans),
 	    cmocka_unit_test(test_threads),
+	    cmocka_unit_test(test_strike_reasons),
+	    cmocka_unit_test(test_decoy_bans_at_once),
+	    cmocka_unit_test(test_sweep_counts_distinct_users),
+	    cmocka_unit_test(test_ext_lock_many_sources),
+	    cmocka_unit_test(test_ext_lock_unbannable),
+	    cmocka_unit_test(test_rate_limit),
+	    cmocka_unit_test(test_disabled),
+	    cmocka_unit_test(test_params_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

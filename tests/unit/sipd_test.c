@@ -330,6 +330,421 @@ test_preauth_body_limit(void **state)
 	assert_non_null(strstr(fx->out, "SIP/2.0 413 "));
 }
 
+/* ---- the guard in front of the registrar ---- */
+
+struct gfixture {
+	struct fixture fx;
+	struct guard *g;
+};
+
+static int
+setup_guard_mode(void **state, bool stealth)
+{
+	struct gfixture *gx = calloc(1, sizeof(*gx));
+	struct fixture *fx;
+	struct guard_params gp;
+	struct sipd_params p;
+	struct cred_domain dom;
+	static const char decoys[2][CONFIG_DECOY_LEN + 1] = {"100", "1000"};
+	struct sockaddr_in *sin;
+
+	assert_non_null(gx);
+	fx = &gx->fx;
+	sin = (struct sockaddr_in *)(void *)&fx->f.peer;
+	memset(&gp, 0, sizeof(gp));
+	gp.max_failures = 5;
+	gp.window_us = 60 * 1000000LL;
+	gp.ban_us = 3600 * 1000000LL;
+	gp.ban_max_us = gp.ban_us * 16;
+	gp.trust_us = 3600 * 1000000LL;
+	gp.capacity = 1024;
+	gp.stealth = stealth;
+	gp.lock_us = 900 * 1000000LL;
+	gp.decoys = decoys;
+	gp.decoys_n = 2;
+	assert_int_equal(guard_new(&gp, &gx->g), 0);
+	assert_int_equal(credtab_new(&fx->creds), 0);
+	assert_int_equal(regtab_new(&fx->reg), 0);
+	assert_int_equal(nctab_new(&fx->nc), 0);
+	memset(&dom, 0, sizeof(dom));
+	dom.tenant_id = 1;
+	snprintf(dom.domain, sizeof(dom.domain), "%s", domain);
+	dom.algs[0] = 0; /* MD5 */
+	dom.nalgs = 1;
+	assert_int_equal(credtab_domain_put(fx->creds, &dom), 0);
+	add_ext(fx->creds, 1, "1001", "Xk3#pL9vQ2!mTz7wQ9", true);
+	/* A real extension with a decoy's number: no decoy. */
+	add_ext(fx->creds, 3, "1000", "Yk3#pL9vQ2!mTz7wQ7", true);
+	memset(&p, 0, sizeof(p));
+	p.node = "test";
+	p.nworkers = 1;
+	p.creds = fx->creds;
+	p.reg = fx->reg;
+	p.nc = fx->nc;
+	p.guard = gx->g;
+	randombytes_buf(p.nonce_key, sizeof(p.nonce_key));
+	assert_int_equal(sipd_new(&p, &fx->d), 0);
+	fx->f.proto = TP_TCP;
+	fx->f.worker = 0;
+	fx->f.conn_id = 1;
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(5070);
+	inet_pton(AF_INET, "192.0.2.7", &sin->sin_addr);
+	fx->f.peerlen = sizeof(*sin);
+	*state = gx;
+	return 0;
+}
+
+static int
+setup_guard(void **state)
+{
+	return setup_guard_mode(state, true);
+}
+
+static int
+setup_guard_loud(void **state)
+{
+	return setup_guard_mode(state, false);
+}
+
+static int
+teardown_guard(void **state)
+{
+	struct gfixture *gx = *state;
+
+	sipd_free(gx->fx.d);
+	nctab_free(gx->fx.nc);
+	regtab_free(gx->fx.reg);
+	credtab_free(gx->fx.creds);
+	guard_free(gx->g);
+	free(gx);
+	return 0;
+}
+
+/* Sets the source of the next messages: an IPv4 address and port, and
+ * for TCP/TLS a connection id. */
+static void
+source(struct fixture *fx, const char *ip, unsigned port, enum tp_proto proto,
+    uint64_t conn)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)(void *)&fx->f.peer;
+
+	memset(&fx->f.peer, 0, sizeof(fx->f.peer));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons((uint16_t)port);
+	assert_int_equal(inet_pton(AF_INET, ip, &sin->sin_addr), 1);
+	fx->f.proto = proto;
+	fx->f.conn_id = conn;
+}
+
+/* Sends a request: method, Request-URI, From/To user, extra header lines;
+ * returns the answer's status code (0: no answer). */
+static unsigned
+send_req(struct fixture *fx, const char *method, const char *ruri,
+    const char *from, const char *to, int cseq, const char *extra)
+{
+	char msg[4096];
+	int n;
+
+	n = snprintf(msg, sizeof(msg),
+	    "%s %s SIP/2.0\r\n"
+	    "Via: SIP/2.0/TCP 192.0.2.7:5070;branch=z9hG4bKg%d\r\n"
+	    "Max-Forwards: 70\r\n"
+	    "From: <%s>;tag=f1\r\n"
+	    "To: <%s>\r\n"
+	    "Call-ID: g-%d\r\n"
+	    "CSeq: %d %s\r\n"
+	    "Contact: <sip:x@192.0.2.7:5070;transport=tcp>\r\n"
+	    "%s"
+	    "Content-Length: 0\r\n\r\n",
+	    method, ruri, cseq, from, to, cseq, cseq, method,
+	    extra ? extra : "");
+	assert_true(n > 0 && (size_t)n < sizeof(msg));
+	fx->outlen = 0;
+	sipd_process(fx->d, 0, &fx->f, msg, (size_t)n, fx->out, sizeof(fx->out),
+	    &fx->outlen);
+	fx->out[fx->outlen] = '\0';
+	if (fx->outlen < 12)
+		return 0;
+	return (unsigned)((fx->out[8] - '0') * 100 + (fx->out[9] - '0') * 10 +
+	                  (fx->out[10] - '0'));
+}
+
+/* REGISTER user with password from the current source: challenge, then
+ * credentials. Returns the final status. */
+static unsigned
+register_pw(struct fixture *fx, const char *user, const char *pw, int cseq)
+{
+	char nonce[128], auth[1024];
+
+	send_register(fx, user, cseq, NULL);
+	if (strstr(fx->out, "SIP/2.0 401 ") == NULL)
+		return fx->outlen == 0 ? 0 : 1;
+	nonce_of(fx, nonce, sizeof(nonce));
+	auth_value(user, pw, nonce, "00000001", auth, sizeof(auth));
+	send_register(fx, user, cseq + 1, auth);
+	if (fx->outlen < 12)
+		return 0;
+	return (unsigned)((fx->out[8] - '0') * 100 + (fx->out[9] - '0') * 10 +
+	                  (fx->out[10] - '0'));
+}
+
+static void
+test_scanner_user_agent(void **state)
+{
+	struct gfixture *gx = *state;
+	struct fixture *fx = &gx->fx;
+	struct sipd_stats *st = sipd_stats(fx->d);
+	int i;
+
+	/* svmap's OPTIONS: silence, counted toward a ban. */
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(send_req(fx, "OPTIONS", "sip:100@192.0.2.1",
+		                     "sip:100@192.0.2.1", "sip:100@192.0.2.1",
+		                     i + 1, "User-Agent: friendly-scanner\r\n"),
+		    0);
+		assert_false(
+		    guard_is_banned(gx->g, &fx->f.peer, util_now_us()));
+	}
+	assert_int_equal(
+	    send_req(fx, "REGISTER", "sip:acme.example.com",
+	        "sip:1001@acme.example.com", "sip:1001@acme.example.com", 9,
+	        "User-Agent: SIPVicious-0.3\r\n"),
+	    0);
+	assert_true(guard_is_banned(gx->g, &fx->f.peer, util_now_us()));
+	assert_int_equal(atomic_load(&st->scanners), 5);
+	assert_int_equal(atomic_load(&st->bans), 1);
+	/* A phone's user agent from another source: answered. */
+	source(fx, "192.0.2.8", 5070, TP_TCP, 2);
+	assert_int_equal(
+	    send_req(fx, "OPTIONS", "sip:acme.example.com",
+	        "sip:1001@acme.example.com", "sip:acme.example.com", 1,
+	        "User-Agent: Yealink SIP-T46U 108.86.0.20\r\n"),
+	    200);
+}
+
+static void
+test_scanner_answered_when_loud(void **state)
+{
+	struct gfixture *gx = *state;
+	struct fixture *fx = &gx->fx;
+
+	assert_int_equal(
+	    send_req(fx, "OPTIONS", "sip:100@192.0.2.1", "sip:100@192.0.2.1",
+	        "sip:100@192.0.2.1", 1, "User-Agent: sipcli/v1.8\r\n"),
+	    403);
+	assert_null(strstr(fx->out, "Server:"));
+	assert_null(strstr(fx->out, "User-Agent:"));
+	assert_int_equal(send_req(fx, "REGISTER", "sip:other.example.net",
+	                     "sip:1001@other.example.net",
+	                     "sip:1001@other.example.net", 2, NULL),
+	    404);
+	assert_int_equal(guard_failures(gx->g, &fx->f.peer, util_now_us()), 2);
+}
+
+static void
+test_unknown_domain(void **state)
+{
+	struct gfixture *gx = *state;
+	struct fixture *fx = &gx->fx;
+	int i;
+
+	for (i = 0; i < 5; i++)
+		assert_int_equal(
+		    send_req(fx, "REGISTER", "sip:other.example.net",
+		        "sip:1001@other.example.net",
+		        "sip:1001@other.example.net", i + 1, NULL),
+		    0);
+	assert_true(guard_is_banned(gx->g, &fx->f.peer, util_now_us()));
+	/* An INVITE from a domain no tenant has, from a new source. */
+	source(fx, "192.0.2.9", 5070, TP_TCP, 3);
+	assert_int_equal(
+	    send_req(fx, "INVITE", "sip:1001@192.0.2.1", "sip:1001@192.0.2.1",
+	        "sip:1001@192.0.2.1", 1, NULL),
+	    0);
+	assert_int_equal(guard_failures(gx->g, &fx->f.peer, util_now_us()), 1);
+	/* A trusted source (it authenticated): answered as before. */
+	source(fx, "192.0.2.10", 5070, TP_TCP, 4);
+	assert_int_equal(register_pw(fx, "1001", "Xk3#pL9vQ2!mTz7wQ9", 1), 200);
+	assert_int_equal(send_req(fx, "REGISTER", "sip:other.example.net",
+	                     "sip:1001@other.example.net",
+	                     "sip:1001@other.example.net", 5, NULL),
+	    401);
+	/* A ping without a user is no request for a domain. */
+	source(fx, "192.0.2.11", 5070, TP_TCP, 5);
+	assert_int_equal(
+	    send_req(fx, "OPTIONS", "sip:192.0.2.1:5060",
+	        "sip:probe@192.0.2.11", "sip:192.0.2.1:5060", 1, NULL),
+	    200);
+}
+
+static void
+test_decoys(void **state)
+{
+	struct gfixture *gx = *state;
+	struct fixture *fx = &gx->fx;
+	struct sipd_stats *st = sipd_stats(fx->d);
+
+	/* The first REGISTER for decoy 100: banned at once, no answer. */
+	assert_int_equal(send_req(fx, "REGISTER", "sip:acme.example.com",
+	                     "sip:100@acme.example.com",
+	                     "sip:100@acme.example.com", 1, NULL),
+	    0);
+	assert_true(guard_is_banned(gx->g, &fx->f.peer, util_now_us()));
+	assert_int_equal(atomic_load(&st->decoys), 1);
+	/* 1000 is a decoy name but a real extension: challenged. */
+	source(fx, "192.0.2.12", 5070, TP_TCP, 6);
+	assert_int_equal(send_req(fx, "REGISTER", "sip:acme.example.com",
+	                     "sip:1000@acme.example.com",
+	                     "sip:1000@acme.example.com", 1, NULL),
+	    401);
+	assert_false(guard_is_banned(gx->g, &fx->f.peer, util_now_us()));
+	/* An INVITE to decoy 100 from a source that authenticated: one
+	 * failure, and the usual challenge. */
+	assert_int_equal(register_pw(fx, "1001", "Xk3#pL9vQ2!mTz7wQ9", 2), 200);
+	assert_int_equal(send_req(fx, "INVITE", "sip:100@acme.example.com",
+	                     "sip:1001@acme.example.com",
+	                     "sip:100@acme.example.com", 9, NULL),
+	    501); /* no b2bua in this test: INVITE gets 501 after it */
+	assert_false(guard_is_banned(gx->g, &fx->f.peer, util_now_us()));
+	assert_int_equal(guard_failures(gx->g, &fx->f.peer, util_now_us()), 1);
+}
+
+static void
+test_sweep(void **state)
+{
+	struct gfixture *gx = *state;
+	struct fixture *fx = &gx->fx;
+	char ruri[64];
+	int i;
+
+	/* The same unknown user again: counted once; answered as any. */
+	for (i = 0; i < 3; i++)
+		assert_int_equal(
+		    send_req(fx, "OPTIONS", "sip:4711@acme.example.com",
+		        "sip:x@acme.example.com", "sip:4711@acme.example.com",
+		        i + 1, NULL),
+		    200);
+	/* A real extension: not counted. */
+	assert_int_equal(
+	    send_req(fx, "OPTIONS", "sip:1001@acme.example.com",
+	        "sip:x@acme.example.com", "sip:1001@acme.example.com", 5, NULL),
+	    200);
+	assert_int_equal(guard_failures(gx->g, &fx->f.peer, util_now_us()), 1);
+	/* New unknown users: banned at the fifth, which gets no answer. */
+	for (i = 0; i < 4; i++) {
+		snprintf(
+		    ruri, sizeof(ruri), "sip:%d@acme.example.com", 2000 + i);
+		assert_int_equal(
+		    send_req(fx, "OPTIONS", ruri, "sip:x@acme.example.com",
+		        ruri, 10 + i, NULL),
+		    i < 3 ? 200 : 0);
+	}
+	assert_true(guard_is_banned(gx->g, &fx->f.peer, util_now_us()));
+}
+
+static void
+test_wrong_realm_is_a_failure(void **state)
+{
+	struct gfixture *gx = *state;
+	struct fixture *fx = &gx->fx;
+
+	assert_int_equal(
+	    send_req(fx, "REGISTER", "sip:acme.example.com",
+	        "sip:1001@acme.example.com", "sip:1001@acme.example.com", 1,
+	        "Authorization: Digest username=\"1001\", "
+	        "realm=\"evil.example\", nonce=\"abc\", uri=\"sip:x\", "
+	        "response=\"00000000000000000000000000000000\", "
+	        "algorithm=MD5, qop=auth, nc=00000001, cnonce=\"c\"\r\n"),
+	    401);
+	assert_int_equal(guard_failures(gx->g, &fx->f.peer, util_now_us()), 1);
+}
+
+static void
+test_lock_spares_own_flow(void **state)
+{
+	struct gfixture *gx = *state;
+	struct fixture *fx = &gx->fx;
+	struct sipd_stats *st = sipd_stats(fx->d);
+	const char *pw = "Xk3#pL9vQ2!mTz7wQ9";
+	char ip[32];
+	int i;
+
+	/* The phone registers over its TCP connection 10. */
+	source(fx, "198.51.100.5", 5062, TP_TCP, 10);
+	assert_int_equal(register_pw(fx, "1001", pw, 1), 200);
+	/* Five attackers, one wrong password each: no ban, a lock. */
+	for (i = 0; i < 5; i++) {
+		snprintf(ip, sizeof(ip), "203.0.113.%d", i + 1);
+		source(fx, ip, 5060, TP_TCP, (uint64_t)(20 + i));
+		assert_int_equal(
+		    register_pw(fx, "1001", "wrong-pw-1234", 1), 403);
+	}
+	assert_int_equal(atomic_load(&st->locks), 1);
+	assert_true(guard_ext_is_locked(gx->g, 1, util_now_us()));
+	/* The right password on a new flow: refused as a wrong one. */
+	source(fx, "203.0.113.9", 5060, TP_TCP, 30);
+	assert_int_equal(register_pw(fx, "1001", pw, 1), 403);
+	assert_int_equal(atomic_load(&st->locked), 1);
+	/* The same address, another connection: refused too. */
+	source(fx, "198.51.100.5", 5063, TP_TCP, 11);
+	assert_int_equal(register_pw(fx, "1001", pw, 3), 403);
+	/* The phone's own connection: it keeps registering. */
+	source(fx, "198.51.100.5", 5062, TP_TCP, 10);
+	assert_int_equal(register_pw(fx, "1001", pw, 5), 200);
+	/* UDP: the address and port its REGISTER came from. */
+	assert_int_equal(guard_ext_unlock(gx->g, 1), 0);
+	source(fx, "198.51.100.6", 5070, TP_UDP, 0);
+	assert_int_equal(register_pw(fx, "1001", pw, 7), 200);
+	for (i = 0; i < 5; i++) {
+		snprintf(ip, sizeof(ip), "203.0.113.%d", i + 40);
+		source(fx, ip, 5060, TP_TCP, (uint64_t)(40 + i));
+		assert_int_equal(
+		    register_pw(fx, "1001", "wrong-pw-1234", 1), 403);
+	}
+	assert_true(guard_ext_is_locked(gx->g, 1, util_now_us()));
+	source(fx, "198.51.100.6", 5071, TP_UDP, 0);
+	assert_int_equal(register_pw(fx, "1001", pw, 9), 403);
+	source(fx, "198.51.100.6", 5070, TP_UDP, 0);
+	assert_int_equal(register_pw(fx, "1001", pw, 11), 200);
+}
+
+static void
+test_tls_pin(void **state)
+{
+	struct gfixture *gx = *state;
+	struct fixture *fx = &gx->fx;
+	struct sipd_stats *st = sipd_stats(fx->d);
+	const char *pw = "Xk3#pL9vQ2!mTz7wQ9";
+	const struct cred_entry *e;
+	struct cred_entry copy;
+
+	/* Over TCP first: not pinned. */
+	source(fx, "198.51.100.7", 5070, TP_TCP, 50);
+	assert_int_equal(register_pw(fx, "1001", pw, 1), 200);
+	/* Over TLS: pinned from now on. */
+	source(fx, "198.51.100.7", 5071, TP_TLS, 51);
+	assert_int_equal(register_pw(fx, "1001", pw, 3), 200);
+	e = credtab_find(fx->creds, "1001", 4, domain, strlen(domain));
+	assert_non_null(e);
+	assert_true(e->tls_pinned);
+	/* TCP and UDP: the right password is refused, as a wrong one. */
+	source(fx, "198.51.100.7", 5070, TP_TCP, 50);
+	assert_int_equal(register_pw(fx, "1001", pw, 5), 403);
+	source(fx, "198.51.100.7", 5072, TP_UDP, 0);
+	assert_int_equal(register_pw(fx, "1001", pw, 7), 403);
+	assert_int_equal(atomic_load(&st->pinned), 2);
+	/* TLS still works. */
+	source(fx, "198.51.100.7", 5071, TP_TLS, 51);
+	assert_int_equal(register_pw(fx, "1001", pw, 9), 200);
+	/* Reset (the store reloads the entry without the pin). */
+	copy = *e;
+	copy.tls_pinned = false;
+	assert_int_equal(credtab_put(fx->creds, &copy), 0);
+	source(fx, "198.51.100.7", 5072, TP_UDP, 0);
+	assert_int_equal(register_pw(fx, "1001", pw, 11), 200);
+}
+
 int
 main(void)
 {
@@ -341,6 +756,22 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_preauth_body_limit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_scanner_user_agent, setup_guard, teardown_guard),
+	    cmocka_unit_test_setup_teardown(test_scanner_answered_when_loud,
+	        setup_guard_loud, teardown_guard),
+	    cmocka_unit_test_setup_teardown(
+	        test_unknown_domain, setup_guard, teardown_guard),
+	    cmocka_unit_test_setup_teardown(
+	        test_decoys, setup_guard, teardown_guard),
+	    cmocka_unit_test_setup_teardown(
+	        test_sweep, setup_guard, teardown_guard),
+	    cmocka_unit_test_setup_teardown(
+	        test_wrong_realm_is_a_failure, setup_guard, teardown_guard),
+	    cmocka_unit_test_setup_teardown(
+	        test_lock_spares_own_flow, setup_guard, teardown_guard),
+	    cmocka_unit_test_setup_teardown(
+	        test_tls_pin, setup_guard, teardown_guard),
 	};
 
 	if (sodium_init() < 0)
