@@ -8,7 +8,7 @@ RUN_PKGS="build-essential pkg-config libssl-dev libsqlite3-dev libsodium-dev
 libinih-dev libzxcvbn-dev libjansson-dev openssl ca-certificates passwd"
 TEST_PKGS="clang libclang-rt-14-dev libcmocka-dev sqlite3 python3 clang-format
 sip-tester baresip linphone-cli libsrtp2-dev tshark sipvicious fail2ban
-nftables libnftables-dev iproute2"
+nftables libnftables-dev iproute2 iptables"
 
 case "${1:-run}" in
 run) want="$RUN_PKGS" ;;

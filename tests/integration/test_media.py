@@ -30,7 +30,18 @@ import time
 import sipclient
 from helpers import ROOT, TENANT, TENANT_DOMAIN, SwTestCase, log
 from sipclient import Request, Tls, Udp, Tcp, authorization, new_call_id, new_tag
-from test_sip_calls import EXTS, MEDIA_HI, MEDIA_LO, Baresip, CallServer, UdpCallee, ack_for, require_tool
+from test_sip_calls import (
+    EXTS,
+    MEDIA_HI,
+    MEDIA_LO,
+    Baresip,
+    CallServer,
+    UdpCallee,
+    ack_for,
+    media_sockets,
+    require_tool,
+    wait_media_sockets,
+)
 
 SRTPCHECK = os.path.join(ROOT, "build", "tools", "srtpcheck")
 MEDIA_TIMEOUT_S = 5  # [media] timeout of this deployment (the minimum)
@@ -228,28 +239,6 @@ def answer_bye(conn, m):
     lines += ["From: " + m.get("From"), "To: " + m.get("To"), "Call-ID: " + m.get("Call-ID"), "CSeq: " + m.get("CSeq")]
     lines.append("Content-Length: 0")
     conn.send(("\r\n".join(lines) + "\r\n\r\n").encode())
-
-
-def media_sockets(pid):
-    """The UDP sockets of process pid bound in the media range."""
-    out = subprocess.run(["ss", "-H", "-u", "-a", "-n", "-p"], stdout=subprocess.PIPE, text=True).stdout
-    n = 0
-    for line in out.splitlines():
-        if "pid=%d," % pid not in line:
-            continue
-        m = re.search(r":(\d+)\s+\S+:\S+", line)
-        if m and MEDIA_LO <= int(m.group(1)) <= MEDIA_HI:
-            n += 1
-    return n
-
-
-def wait_media_sockets(pid, n, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = media_sockets(pid)
-        if got == n or time.monotonic() >= deadline:
-            return got
-        time.sleep(0.1)
 
 
 class MediaServer(CallServer):

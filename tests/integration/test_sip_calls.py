@@ -74,6 +74,7 @@ EXTS = {
     "md_to_b": "2107",
     "md_tcp_a": "2108",
     "md_tcp_b": "2109",
+    "load": "1011",
 }
 # Extensions that keep the default srtp=required (the tenant is set to
 # optional for SIPp, which does not do SRTP): the baresip phones and the
@@ -343,6 +344,29 @@ class Sipp:
         """Waits; fails the test unless SIPp exited 0."""
         rc = self.wait()
         self.tc.assertEqual(rc, 0, "sipp %s failed:\n%s" % (self.name, self.describe()))
+
+
+def media_sockets(pid):
+    """The UDP sockets of process pid bound in the media range."""
+    out = subprocess.run(["ss", "-H", "-u", "-a", "-n", "-p"], stdout=subprocess.PIPE, text=True).stdout
+    n = 0
+    for line in out.splitlines():
+        if "pid=%d," % pid not in line:
+            continue
+        m = re.search(r":(\d+)\s+\S+:\S+", line)
+        if m and MEDIA_LO <= int(m.group(1)) <= MEDIA_HI:
+            n += 1
+    return n
+
+
+def wait_media_sockets(pid, n, timeout=5.0):
+    """Polls until pid holds n media sockets; returns the last count."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = media_sockets(pid)
+        if got == n or time.monotonic() >= deadline:
+            return got
+        time.sleep(0.1)
 
 
 def udp_bound(port):
@@ -1004,6 +1028,35 @@ class TestCalls(SwTestCase):
             self.assertIn(404, again, "the 404 was not retransmitted without an ACK (got %r)" % again)
         with self.subTest("INVITE retransmitted"):
             self.assertEqual(set(retx) - {100}, {404}, "a retransmitted INVITE got %r, not its 404 again" % retx)
+
+    # -- the relay's ports under load --
+
+    def test_thousand_calls_leave_no_port(self):
+        """1,000 calls (SIPp, 100 at a time, plain RTP: this tenant allows
+        it) each take two relay port pairs; when they are over, every port
+        is back (no socket of the daemon in the media range) and every
+        call is in the CDR. Memory: LeakSanitizer at the daemon's exit
+        (the class teardown fails on any report)."""
+        callee = EXTS["load"]
+        pid = self.srv.daemon.proc.pid
+        uas_port = free_port(True, taken=(self.srv.port, self.srv.tls_port))
+        self.register_contact("load", uas_port)
+        uas = self.uas("call_uas.xml", uas_port, extra=("-m", "1000"))
+        uac = self.uac("call_uac.xml", callee, extra=("-m", "1000", "-r", "250", "-l", "100", "-d", "100"))
+        peak, deadline = 0, time.monotonic() + 5
+        while peak == 0 and time.monotonic() < deadline:
+            peak = max(peak, media_sockets(pid))
+            time.sleep(0.05)
+        log("relay sockets seen during the load: %d" % peak)
+        self.assertGreater(peak, 0, "the calls did not go through the relay")
+        uac.ok()
+        uas.ok()
+        self.assertEqual(wait_media_sockets(pid, 0), 0, "relay ports still open after 1,000 calls")
+        rows = self.srv.poll_calls(callee, 1000, timeout=15)
+        disp = {}
+        for r in rows:
+            disp[r["disposition"]] = disp.get(r["disposition"], 0) + 1
+        self.assertEqual(disp, {"answered": 1000}, disp)
 
     # -- 8: two baresip phones over TLS --
 
