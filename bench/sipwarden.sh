@@ -40,5 +40,7 @@ sed -i \
     -e "s/^listen = .*/listen = 127.0.0.1:18443/" \
     -e "s|^allow =.*|allow = 127.0.0.0/8|" \
     -e "s/^log_level = .*/log_level = warn/" \
+    -e "s/^calls_per_extension = .*/calls_per_extension = 1000/" \
+    -e "s/^calls_per_tenant = .*/calls_per_tenant = 100000/" \
     "$C"
 exec "$B" -c "$C" serve

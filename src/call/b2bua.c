@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,6 +31,9 @@ enum {
 	B_ID_MAX = 128,
 	B_URI_MAX = 512,
 	B_SDP_MAX = 8192,
+	CL_BUCKETS = 1024,
+	B_CALLS_EXT = 10,     /* [guard] calls_per_extension default */
+	B_CALLS_TENANT = 200, /* [guard] calls_per_tenant default */
 };
 
 #define container_of(p, type, member)                                          \
@@ -95,7 +99,9 @@ struct call {
 	int64_t start_us, answer_us, end_us;
 	char disp[32];
 	char a_source[64], a_ua[STORE_TEXT_MAX], a_transport[8];
-	int byes; /* BYE transactions still running */
+	int byes;            /* BYE transactions still running */
+	int64_t caller_ext;  /* counted in cl_ext when nonzero */
+	bool tenant_counted; /* counted in cl_tenant */
 	/* Media: anchored on the relay (NULL: no relay, SDP passed on). */
 	struct anchor *an;         /* released when the call ends */
 	bool anchored;             /* its media is (or was) on the relay */
@@ -127,8 +133,23 @@ struct bworker {
 	char sdp[B_SDP_MAX]; /* an SDP we write */
 };
 
+/* Calls up at once per extension (as the caller) or per tenant: shared
+ * by the workers (a tenant's calls are spread over them by Call-ID). */
+struct centry {
+	struct centry *next;
+	int64_t id;
+	unsigned n;
+};
+
+struct climit {
+	pthread_mutex_t mu;
+	struct centry *bucket[CL_BUCKETS];
+};
+
 struct b2bua {
 	unsigned nw;
+	struct climit cl_ext, cl_tenant;
+	atomic_uint max_ext, max_tenant;
 	char node[STORE_NAME_MAX];
 	struct media_relay *relay;
 	char media_adv[INET6_ADDRSTRLEN];
@@ -157,6 +178,74 @@ b2bua_owner(const struct b2bua *b, struct sv call_id)
 	return fnv(call_id.p, call_id.len) % b->nw;
 }
 
+/* Takes one of max places for id; false when all are taken. */
+static bool
+climit_take(struct climit *l, int64_t id, unsigned max)
+{
+	struct centry **pp, *e;
+	bool ok = false;
+
+	pthread_mutex_lock(&l->mu);
+	for (pp = &l->bucket[(uint64_t)id % CL_BUCKETS]; *pp != NULL;
+	     pp = &(*pp)->next)
+		if ((*pp)->id == id)
+			break;
+	if ((e = *pp) == NULL && (e = calloc(1, sizeof(*e))) != NULL) {
+		e->id = id;
+		*pp = e;
+	}
+	if (e != NULL && e->n < max) {
+		e->n++;
+		ok = true;
+	}
+	if (e != NULL && e->n == 0) {
+		*pp = e->next;
+		free(e);
+	}
+	pthread_mutex_unlock(&l->mu);
+	return ok;
+}
+
+static void
+climit_put(struct climit *l, int64_t id)
+{
+	struct centry **pp, *e;
+
+	pthread_mutex_lock(&l->mu);
+	for (pp = &l->bucket[(uint64_t)id % CL_BUCKETS]; (e = *pp) != NULL;
+	     pp = &e->next)
+		if (e->id == id) {
+			if (--e->n == 0) {
+				*pp = e->next;
+				free(e);
+			}
+			break;
+		}
+	pthread_mutex_unlock(&l->mu);
+}
+
+static void
+climit_clear(struct climit *l)
+{
+	size_t i;
+
+	for (i = 0; i < CL_BUCKETS; i++)
+		while (l->bucket[i] != NULL) {
+			struct centry *e = l->bucket[i];
+
+			l->bucket[i] = e->next;
+			free(e);
+		}
+	pthread_mutex_destroy(&l->mu);
+}
+
+void
+b2bua_set_limits(struct b2bua *b, unsigned per_ext, unsigned per_tenant)
+{
+	atomic_store(&b->max_ext, per_ext ? per_ext : 1);
+	atomic_store(&b->max_tenant, per_tenant ? per_tenant : 1);
+}
+
 int
 b2bua_new(unsigned nworkers, const char *node, struct regtab *reg,
     struct storew *sw, struct media_relay *relay, const char *media_adv,
@@ -170,6 +259,9 @@ b2bua_new(unsigned nworkers, const char *node, struct regtab *reg,
 	snprintf(b->node, sizeof(b->node), "%s", node);
 	b->reg = reg;
 	b->sw = sw;
+	pthread_mutex_init(&b->cl_ext.mu, NULL);
+	pthread_mutex_init(&b->cl_tenant.mu, NULL);
+	b2bua_set_limits(b, B_CALLS_EXT, B_CALLS_TENANT);
 	b->relay = relay;
 	if (media_adv != NULL)
 		snprintf(b->media_adv, sizeof(b->media_adv), "%s", media_adv);
@@ -461,6 +553,7 @@ leg_request(struct leg *l, const char *method, const char *ruri, uint32_t cseq,
 
 static void call_end(struct call *c, struct tp_worker *w, const char *disp);
 static void media_release(struct call *c);
+static void limits_release(struct call *c);
 struct body;
 static void relay_answer(
     struct call *c, struct tp_worker *w, unsigned code, const struct body *bd);
@@ -741,6 +834,7 @@ call_free(struct call *c, struct tp_worker *w)
 		free(c->bl[i]);
 	}
 	atomic_fetch_sub(&c->b->stats.active, 1);
+	limits_release(c);
 	free(c->rel.req);
 	free(c->rel.resp);
 	free(c->ainv);
@@ -778,6 +872,19 @@ media_release(struct call *c)
 	c->an = NULL;
 }
 
+/* The call no longer counts toward its extension's and tenant's calls at
+ * once. */
+static void
+limits_release(struct call *c)
+{
+	if (c->caller_ext != 0)
+		climit_put(&c->b->cl_ext, c->caller_ext);
+	if (c->tenant_counted)
+		climit_put(&c->b->cl_tenant, c->tenant_id);
+	c->caller_ext = 0;
+	c->tenant_counted = false;
+}
+
 /* The call is over: record its end. Inner functions never free a call:
  * every entry point (a message, a timer, a closed connection) ends with
  * one call_maybe_free(), after which it does not touch the call. */
@@ -790,6 +897,7 @@ call_end(struct call *c, struct tp_worker *w, const char *disp)
 	}
 	c->ended = true;
 	media_release(c); /* BYE transactions may run on; ports go now */
+	limits_release(c);
 	(void)w; /* freed by the caller's call_maybe_free, the last step */
 }
 
@@ -1230,6 +1338,47 @@ refuse:
 	return rc;
 }
 
+/* The caller's extension and tenant may have only so many calls up at
+ * once ([guard] calls_per_extension, calls_per_tenant): past that, 486
+ * with a Warning, and a security event (a stolen password is used for
+ * many calls at once; a tenant's share of the node is bounded). */
+static int
+call_limits(struct call *c, struct tp_worker *w, const struct b2bua_caller *cr)
+{
+	const char *scope = NULL;
+	char ip[INET6_ADDRSTRLEN], wh[ANCHOR_WHY_MAX + 100];
+	unsigned max = 0;
+
+	if (!climit_take(
+	        &c->b->cl_ext, cr->ext_id, atomic_load(&c->b->max_ext))) {
+		scope = "extension";
+		max = atomic_load(&c->b->max_ext);
+	} else {
+		c->caller_ext = cr->ext_id;
+		if (!climit_take(&c->b->cl_tenant, c->tenant_id,
+		        atomic_load(&c->b->max_tenant))) {
+			scope = "tenant";
+			max = atomic_load(&c->b->max_tenant);
+		} else {
+			c->tenant_counted = true;
+		}
+	}
+	if (scope == NULL)
+		return 0;
+	tp_peer_ip(&c->a.flow, ip, sizeof(ip));
+	log_warn("security: call-limit src=%s user=%s@%s scope=%s limit=%u", ip,
+	    cr->number, cr->domain, scope, max);
+	warn_hdr(&c->a.flow,
+	    strcmp(scope, "extension") == 0
+	        ? "too many calls at once for this extension"
+	        : "too many calls at once for this tenant",
+	    wh, sizeof(wh));
+	a_respond(c, w, 486, NULL, wh, NULL);
+	atomic_fetch_add(&c->b->stats.failed, 1);
+	call_end(c, w, "call-limit");
+	return EBUSY;
+}
+
 bool
 b2bua_retransmission(
     struct b2bua *b, struct tp_worker *w, const struct sip_msg *m)
@@ -1322,6 +1471,10 @@ b2bua_invite(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 	if (m->max_forwards == 0) {
 		a_respond(c, w, 483, NULL, NULL, NULL);
 		call_end(c, w, "483");
+		call_maybe_free(c, w);
+		return;
+	}
+	if (call_limits(c, w, caller) != 0) {
 		call_maybe_free(c, w);
 		return;
 	}
@@ -1697,7 +1850,11 @@ message_handle(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 			c->cancelled = true;
 			for (i = 0; i < c->nb; i++)
 				leg_cancel(w, c->bl[i]);
-			forks_check_done(c, w);
+			/* The caller hears 487 now (RFC 3261 9.2), not when
+			 * the last fork has answered its CANCEL. */
+			a_respond(c, w, 487, NULL, NULL, NULL);
+			atomic_fetch_add(&c->b->stats.cancelled, 1);
+			call_end(c, w, "cancelled");
 		}
 		return 0;
 	case SIP_METHOD_BYE:
@@ -1868,6 +2025,8 @@ b2bua_free(struct b2bua *b)
 	if (b == NULL)
 		return;
 	/* Calls still open at stop are dropped with the process. */
+	climit_clear(&b->cl_ext);
+	climit_clear(&b->cl_tenant);
 	free(b->w);
 	free(b);
 }

@@ -36,6 +36,9 @@ struct b2bua_stats {
 int b2bua_new(unsigned nworkers, const char *node, struct regtab *reg,
     struct storew *sw, struct media_relay *relay, const char *media_adv,
     struct b2bua **out);
+/* Calls up at once per extension (as the caller) and per tenant; past
+ * them a new call gets 486 ([guard] calls_per_extension, ..._tenant). */
+void b2bua_set_limits(struct b2bua *b, unsigned per_ext, unsigned per_tenant);
 /* The transport, for media timeouts (posted to the call's worker). */
 void b2bua_set_transport(struct b2bua *b, struct transport *tp);
 /* The relay's on_timeout callback (arg: the b2bua). */

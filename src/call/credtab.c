@@ -408,9 +408,9 @@ credtab_load_ext(struct credtab *t, struct store *st, int64_t ext_id)
 		e.srtp_optional = strcmp(v, "optional") == 0;
 	}
 	{
-		/* Not in settings_defs: no admin sets it but to "tls" or
-		 * resets it (ext set pin=...); the bindings trigger of
-		 * migration 0004 sets it. */
+		/* The transport pin: set by the bindings trigger of
+		 * migration 0004, reset with `ext set ... pin=reset`; not
+		 * one of settings_defs (it has no default to inherit). */
 		static const struct settings_def pin = {
 		    SETTINGS_EXT, "pin", "", NULL, NULL};
 		char v[16];

@@ -975,8 +975,9 @@ screen(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 		quiet(d, sw, f, 404, out, outsize, outlen);
 		return true;
 	}
-	/* Decoys: names that are no extension of the tenant. */
-	for (int i = 0; i < 2; i++) {
+	/* Decoys (REGISTER and INVITE): names that are no extension of the
+	 * tenant. An OPTIONS for one counts as a sweep below. */
+	for (int i = 0; i < 2 && m->method != SIP_METHOD_OPTIONS; i++) {
 		struct sv u = i == 0 ? user : target;
 
 		if (u.len == 0 || !guard_is_decoy(d->guard, u.p, u.len))
@@ -992,7 +993,8 @@ screen(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 		strike(d, f, ip, GUARD_WHY_DECOY, 0);
 		if (trusted)
 			return false; /* one failure; answered as usual */
-		/* Banned now: this request is the last one answered. */
+		/* Banned now: dropped, or with stealth off answered as for
+		 * any unknown user (the next request is dropped). */
 		if (guard_stealth(d->guard)) {
 			atomic_fetch_add(&d->stats.quiet, 1);
 			*outlen = 0;

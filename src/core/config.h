@@ -89,6 +89,8 @@ struct config {
 	bool guard_enabled;    /* off: the guard counts and drops nothing */
 	int64_t guard_lock_us; /* extension lock length */
 	unsigned guard_rate, guard_rate_burst; /* per source; rate 0: none */
+	unsigned guard_calls_ext;              /* concurrent calls per caller */
+	unsigned guard_calls_tenant;           /* concurrent calls per tenant */
 	size_t guard_decoys_n;
 	char guard_decoys[CONFIG_DECOYS_MAX][CONFIG_DECOY_LEN + 1];
 	size_t guard_allow_n;

@@ -270,6 +270,9 @@ daemon_reload(struct daemon *d)
 	config_free(d->cfg);
 	cred_keys_free(d->keys);
 	d->cfg = cfg;
+	if (d->b2b != NULL)
+		b2bua_set_limits(
+		    d->b2b, cfg->guard_calls_ext, cfg->guard_calls_tenant);
 	d->keys = keys;
 	log_set_level(cfg->log_level);
 	log_info("reload: config and keys reloaded");
@@ -472,6 +475,8 @@ daemon_run(const char *conf_path)
 			goto out;
 		}
 		b2bua_set_transport(d.b2b, d.tp);
+		b2bua_set_limits(
+		    d.b2b, d.cfg->guard_calls_ext, d.cfg->guard_calls_tenant);
 		sp.b2b = d.b2b;
 		{
 			struct guard_params gp;

@@ -1,15 +1,20 @@
-/* guard.h: the in-memory tables that stop brute force.
+/* guard.h: the in-memory tables that stop brute force, scanners and
+ * floods.
  *
  * A source is an IPv4 address or the /64 prefix of an IPv6 address (an
  * IPv4-mapped IPv6 address counts as its IPv4 address). For each tracked
- * source the guard keeps its authentication failures in the current window,
- * its ban, its repeat offences and whether it authenticated recently.
+ * source the guard keeps its failures (failed logins and other offences)
+ * in the current window, its ban, its repeat offences and whether it
+ * authenticated recently. A second table keeps, for each extension with
+ * failed logins, their count and sources in the window and its lock; a
+ * third one each source's token bucket (rate limit).
  *
- * Thread-safe: the table is split in shards, each with its own mutex; any
+ * Thread-safe: each table is split in shards, each with its own mutex; any
  * thread may call any function. Memory is bounded: every entry is
- * allocated by guard_new (at most params.capacity of them); when a shard is
- * full the least recently touched entry that is not banned is reused.
- * guard_is_banned allocates nothing and costs one hash lookup.
+ * allocated by guard_new (params.capacity sources and token buckets, a
+ * quarter as many extensions); when a shard is full the least recently
+ * touched entry that is not banned (locked) is reused. guard_is_banned
+ * allocates nothing and costs one hash lookup; guard_admit two.
  *
  * Times are microseconds on one monotonic or wall clock chosen by the
  * caller (util_now_us()), passed in as now_us so tests control time. */

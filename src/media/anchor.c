@@ -708,6 +708,18 @@ anchor_answer(struct anchor *a, const struct anchor_leg *ans,
 	}
 	m = &s->media[a->ai];
 	declined = m->port == 0;
+	/* As for offers: the relayed stream is RTP (its formats are payload
+	 * types, as the offerer's profile needs them), and not DTLS-SRTP
+	 * unless declined. */
+	if (m->proto == SDP_PROTO_OTHER ||
+	    (!declined && (m->proto == SDP_PROTO_UDP_TLS_RTP_SAVP ||
+	                      m->proto == SDP_PROTO_UDP_TLS_RTP_SAVPF))) {
+		why_set(why, whysize,
+		    "SDP: the answered audio stream is not RTP/AVP or RTP/SAVP "
+		    "(no DTLS-SRTP)");
+		rc = EPROTO;
+		goto out;
+	}
 	memset(&as, 0, sizeof(as));
 	if (!declined) {
 		if ((rc = side_from(s, m, ans, &as, why, whysize)) != 0)

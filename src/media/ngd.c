@@ -173,6 +173,7 @@ do_offer(struct ngd *n, size_t *outlen)
 	char why[ANCHOR_WHY_MAX] = "";
 	size_t len;
 	int side = 0, rc;
+	bool created = c == NULL;
 
 	if (c == NULL) {
 		int fam = sdp_family(r->sdp);
@@ -218,6 +219,8 @@ do_offer(struct ngd *n, size_t *outlen)
 	    (rc = anchor_offer_out(c->an, &c->leg[1 - side], n->sdp,
 	         sizeof(n->sdp), &len, why, sizeof(why))) != 0) {
 		anchor_offer_done(c->an);
+		if (created)
+			call_delete(n, c); /* a refused first offer: no call */
 		return reply_error(n, why[0] ? why : "Bad SDP", outlen);
 	}
 	return ng_reply_ok_sdp(n->out, sizeof(n->out), r->cookie,

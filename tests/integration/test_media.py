@@ -45,6 +45,7 @@ from test_sip_calls import (
 
 SRTPCHECK = os.path.join(ROOT, "build", "tools", "srtpcheck")
 MEDIA_TIMEOUT_S = 5  # [media] timeout of this deployment (the minimum)
+CALLS_PER_EXT = 2  # [guard] calls_per_extension of this deployment
 
 SAVP_SDP = (
     "v=0\r\no=py 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
@@ -247,6 +248,7 @@ class MediaServer(CallServer):
 
     def configure(self, conf_set, conf):
         conf_set(conf, "media", "timeout", "%ds" % MEDIA_TIMEOUT_S)
+        conf_set(conf, "guard", "calls_per_extension", str(CALLS_PER_EXT))
 
 
 class TestMedia(SwTestCase):
@@ -275,9 +277,10 @@ class TestMedia(SwTestCase):
 
     # -- a Python caller --
 
-    def invite(self, conn, role, callee, sdp):
+    def invite(self, conn, role, callee, sdp, final=True):
         """An authenticated INVITE from role's extension to callee with the
-        SDP given; returns (request, final answer)."""
+        SDP given; returns (request, final answer). final=False: returns
+        once the INVITE is sent (the answer is the caller's to read)."""
         num = EXTS[role]
         ruri = "sip:%s@%s" % (callee, TENANT_DOMAIN)
         aor = "sip:%s@%s" % (num, TENANT_DOMAIN)
@@ -308,6 +311,8 @@ class TestMedia(SwTestCase):
         auth = authorization("MD5", num, ch["realm"], self.srv.pw[num], "INVITE", ruri, ch["nonce"], 1)
         r2 = req(2, auth)
         conn.send(r2)
+        if not final:
+            return r2, None
         a2 = self.final(conn)
         self.assertIsNotNone(a2, "no answer to the authenticated INVITE")
         if a2.status >= 500:
@@ -485,6 +490,66 @@ class TestMedia(SwTestCase):
         for leg, packets, nbytes in legs:
             self.assertGreater(packets, 50, legs)
             self.assertGreater(nbytes, packets * 100, legs)
+
+    # -- calls at once --
+
+    def test_calls_per_extension(self):
+        """[guard] calls_per_extension = 2: a third call at once from the
+        same extension gets 486 with a Warning and a security event; when
+        one ends, a new one goes through."""
+        callee = UdpCallee(self.srv, EXTS["lim_b"])
+        self.addCleanup(callee.close)
+        conns, reqs = [], []
+        for i in range(CALLS_PER_EXT):
+            c = Udp(self.srv.addr)
+            self.addCleanup(c.close)
+            r, _ = self.invite(c, "lim_a", EXTS["lim_b"], AVP_SDP % (40010 + 2 * i), final=False)
+            conns.append(c)
+            reqs.append(r)
+        # Both ring at the callee (it never answers).
+        deadline = time.monotonic() + 5
+        while len({m.get("Call-ID") for m in callee.got if m.method == "INVITE"}) < CALLS_PER_EXT:
+            self.assertLess(time.monotonic(), deadline, "the first calls did not reach the callee")
+            callee.drain(0.2)
+        c3 = Udp(self.srv.addr)
+        self.addCleanup(c3.close)
+        r3, a3 = self.invite(c3, "lim_a", EXTS["lim_b"], AVP_SDP % 40020)
+        ack_for(c3, r3, a3)
+        self.assertEqual(a3.status, 486, a3.raw)
+        self.assertRegex(a3.get("Warning") or "", r'^399 \S+ "too many calls at once for this extension"')
+        self.srv.daemon.wait_for(r"security: call-limit src=127\.0\.0\.1 user=%s@\S+ scope=extension limit=2" % EXTS["lim_a"], 5)
+        # CANCEL the first; a new call is let through (it rings).
+        for c, r in zip(conns, reqs):
+            h = [("Via", r.get("Via")), ("Max-Forwards", "70"), ("From", r.get("From")), ("To", r.get("To")),
+                 ("Call-ID", r.get("Call-ID")), ("CSeq", "2 CANCEL")]
+            c.send(Request("CANCEL", r.ruri, h))
+            a = self.final(c)
+            while a is not None and a.cseq()[1] == "CANCEL":
+                a = self.final(c)
+            self.assertIsNotNone(a, "no 487 after CANCEL")
+            self.assertEqual(a.status, 487, a.raw)
+            ack_for(c, r, a)
+        c4 = Udp(self.srv.addr)
+        self.addCleanup(c4.close)
+        r4, _ = self.invite(c4, "lim_a", EXTS["lim_b"], AVP_SDP % 40030, final=False)
+        got = []
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            m = c4.recv(0.2)
+            if m is not None and m.status is not None:
+                got.append(m.status)
+                if m.status >= 180:
+                    break
+        self.assertNotIn(486, got, got)
+        h = [("Via", r4.get("Via")), ("Max-Forwards", "70"), ("From", r4.get("From")), ("To", r4.get("To")),
+             ("Call-ID", r4.get("Call-ID")), ("CSeq", "2 CANCEL")]
+        c4.send(Request("CANCEL", r4.ruri, h))
+        a = self.final(c4)
+        while a is not None and a.cseq()[1] == "CANCEL":
+            a = self.final(c4)
+        self.assertIsNotNone(a)
+        ack_for(c4, r4, a)
+        self.assertEqual(wait_media_sockets(self.srv.daemon.proc.pid, 0), 0, "relay ports still open")
 
     # -- ports come back --
 

@@ -75,6 +75,8 @@ EXTS = {
     "md_tcp_a": "2108",
     "md_tcp_b": "2109",
     "load": "1011",
+    "lim_a": "2110",
+    "lim_b": "2111",
 }
 # Extensions that keep the default srtp=required (the tenant is set to
 # optional for SIPp, which does not do SRTP): the baresip phones and the
@@ -120,6 +122,8 @@ class CallServer:
             conf_set(c, "media", "ports", "%d-%d" % (MEDIA_LO, MEDIA_HI))
             conf_set(c, "portal", "listen", "127.0.0.1:%d" % self.portal_port)
             conf_set(c, "guard", "allow", "127.0.0.0/8")
+            # SIPp calls from one extension 100 at a time (the load test).
+            conf_set(c, "guard", "calls_per_extension", "200")
             self.configure(conf_set, c)
             self.daemon = self.d.start_daemon()
             self.daemon.wait_for(r"SIP listening on", 60)
