@@ -183,6 +183,10 @@ ban_apply(struct daemon *d, int64_t id)
 		return rc;
 	if (d->guard == NULL || ban_source_parse(b.source, &ss) != 0)
 		return 0;
+	/* This node's own guard banned it: it is in force here already. */
+	if (!b.manual && strcmp(b.node, d->cfg->node) == 0 &&
+	    b.expires_us > now)
+		return 0;
 	snprintf(
 	    src, sizeof(src), "%.*s", (int)strcspn(b.source, "/"), b.source);
 	if (b.expires_us > now) {
@@ -190,7 +194,7 @@ ban_apply(struct daemon *d, int64_t id)
 		if (rc == 0)
 			log_warn("security: ban src=%s seconds=%lld reason=%s",
 			    src, (long long)((b.expires_us - now) / 1000000),
-			    b.manual ? "manual" : "stored");
+			    b.manual ? "manual" : "node");
 		else
 			log_warn("guard: ban of %s not applied: %s", src,
 			    rc == EPERM ? "it is in [guard] allow"

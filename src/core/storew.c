@@ -166,7 +166,10 @@ job_apply(struct store *st, struct job *j)
 
 	switch (j->kind) {
 	case JOB_BAN:
-		return store_ban_upsert(st, &j->u.ban);
+		/* With a change row: every other node bans it too. */
+		if ((rc = store_ban_upsert(st, &j->u.ban)) != 0)
+			return rc;
+		return store_change_add(st, 0, "ban", j->u.ban.id, "update");
 	case JOB_CALL:
 		rc = call_apply(st, j->u.call);
 		free(j->u.call);

@@ -371,13 +371,23 @@ class TestNg(SwTestCase):
     def setUp(self):
         self.addCleanup(self._check_daemon)
         self.ngc = NgClient(self, self.srv)
-        self.assertEqual(wait_media_sockets(self.srv.pid, 0), 0, "relay ports held before the test")
+        # Ports a test before left held (a failed test) are not this one's.
+        self.base = wait_media_sockets(self.srv.pid, 0, timeout=1.0)
+        if self.base:
+            log("%d relay sockets held before this test" % self.base)
 
     def _check_daemon(self):
         d = self.srv.daemon
         self.assertTrue(d is not None and d.alive(), "the daemon died; its log:\n" + (d.text()[-6000:] if d else ""))
 
     # -- helpers --
+
+    def sockets(self):
+        """The daemon's relay sockets, beyond those held before the test."""
+        return media_sockets(self.srv.pid) - self.base
+
+    def wait_sockets(self, n, timeout=5.0):
+        return wait_media_sockets(self.srv.pid, self.base + n, timeout) - self.base
 
     def ok(self, d, cookie=None):
         """A request that must succeed; returns the reply dict."""
@@ -478,12 +488,11 @@ class TestNg(SwTestCase):
     def test_rtp_call(self):
         a, b = Phone(self, A_HOST), Phone(self, B_HOST)
         call_id, ftag, ttag = "ng-rtp-%d@test" % os.getpid(), "ftag-a", "ttag-b"
-        pid = self.srv.pid
 
         r = self.offer(call_id, ftag, avp_sdp(a.host, a.port), **{"transport-protocol": "RTP/AVP"})
         port_b, proto, cr = self.relay_sdp(r["sdp"], b, a)
         self.assertEqual((proto, cr), ("RTP/AVP", []))
-        self.assertEqual(wait_media_sockets(pid, 4), 4, "the offer did not take 2 port pairs")
+        self.assertEqual(self.wait_sockets(4), 4, "the offer did not take 2 port pairs")
 
         r = self.answer(call_id, ftag, ttag, avp_sdp(b.host, b.port, sess="99"))
         port_a, proto, cr = self.relay_sdp(r["sdp"], a, b)
@@ -514,7 +523,7 @@ class TestNg(SwTestCase):
         self.assertEqual(t3["errors"], 1, t3)
 
         self.delete(call_id, ftag)
-        self.assertEqual(wait_media_sockets(pid, 0), 0, "relay ports still open after delete")
+        self.assertEqual(self.wait_sockets(0), 0, "relay ports still open after delete")
         a.send(rtp(400, b"x" * 160), relay_a)
         self.assertEqual(b.recv_all(1, timeout=0.5), [])
         self.error({"command": "delete", "call-id": call_id, "from-tag": ftag}, "Unknown call-id")
@@ -523,28 +532,26 @@ class TestNg(SwTestCase):
     def test_offer_retransmitted(self):
         a = Phone(self, A_HOST)
         call_id = "ng-rtx-%d@test" % os.getpid()
-        pid = self.srv.pid
         d = {"command": "offer", "call-id": call_id, "from-tag": "t1", "sdp": avp_sdp(a.host, a.port)}
         cookie = NgClient.cookie()
         _, r1, raw1 = self.ngc.request(d, cookie)
         self.assertEqual(r1.get("result"), b"ok", raw1)
-        self.assertEqual(wait_media_sockets(pid, 4), 4)
+        self.assertEqual(self.wait_sockets(4), 4)
         _, r2, raw2 = self.ngc.request(d, cookie)
         self.assertEqual(raw2, raw1, "a retransmitted offer got another reply")
         time.sleep(0.3)
-        self.assertEqual(media_sockets(pid), 4, "a retransmitted offer took more ports")
+        self.assertEqual(self.sockets(), 4, "a retransmitted offer took more ports")
         # The same offer under a new cookie is a new request on the same
         # call: still one call, the same relay port.
         r3 = self.offer(call_id, "t1", avp_sdp(a.host, a.port))
         self.assertEqual(sdp_fields(r3["sdp"].decode())[1], sdp_fields(r1["sdp"].decode())[1])
-        self.assertEqual(media_sockets(pid), 4)
+        self.assertEqual(self.sockets(), 4)
         self.delete(call_id, "t1")
-        self.assertEqual(wait_media_sockets(pid, 0), 0)
+        self.assertEqual(self.wait_sockets(0), 0)
 
     def test_srtp_to_rtp_bridge(self):
         a, b = Phone(self, A_HOST), Phone(self, B_HOST)
         call_id, ftag, ttag = "ng-srtp-%d@test" % os.getpid(), "fa", "tb"
-        pid = self.srv.pid
         key_a = base64.b64encode(os.urandom(30)).decode()
 
         offer = avp_sdp(a.host, a.port, "RTP/SAVP", (SUITE, key_a))
@@ -566,7 +573,7 @@ class TestNg(SwTestCase):
         self.assertEqual((tag, suite), ("1", SUITE))
         self.assertEqual(len(base64.b64decode(key_r)), 30)
         self.assertNotEqual(key_r, key_a)
-        self.assertEqual(wait_media_sockets(pid, 4), 4)
+        self.assertEqual(self.wait_sockets(4), 4)
         relay_a, relay_b = ("127.0.0.1", port_a), ("127.0.0.1", port_b)
 
         # B -> A: B's plain RTP arrives at A as SRTP under the relay's key.
@@ -597,7 +604,7 @@ class TestNg(SwTestCase):
         self.assertEqual((t["packets"], t["errors"]), (10, 1), t)
 
         self.delete(call_id, ftag)
-        self.assertEqual(wait_media_sockets(pid, 0), 0)
+        self.assertEqual(self.wait_sockets(0), 0)
 
     def test_refused_offers(self):
         """Offers the anchor refuses get an error reply; the listener
@@ -620,17 +627,56 @@ class TestNg(SwTestCase):
         # Clean up whatever the refused offers left (see
         # test_refused_offer_holds_no_ports).
         self.ngc.request({"command": "delete", "call-id": call_id, "from-tag": "t"})
-        self.assertEqual(wait_media_sockets(self.srv.pid, 0), 0)
+        self.assertEqual(self.wait_sockets(0), 0)
 
     def test_refused_offer_holds_no_ports(self):
         """A first offer that is refused creates no call: it holds no relay
-        ports (a call without an answer never times out)."""
+        ports (a call that was never answered never times out)."""
         call_id = "ng-leak-%d@test" % os.getpid()
         self.addCleanup(self.ngc.request, {"command": "delete", "call-id": call_id, "from-tag": "t"})
         self.error({"command": "offer", "call-id": call_id, "from-tag": "t", "sdp": "v=0\r\n"})
         time.sleep(0.3)
-        self.assertEqual(media_sockets(self.srv.pid), 0, "a refused offer left relay ports open")
+        self.assertEqual(self.sockets(), 0, "a refused offer left relay ports open")
         self.error({"command": "delete", "call-id": call_id, "from-tag": "t"}, "Unknown call-id")
+
+    def test_any_call_id_reachable(self):
+        """A call made by an offer can be found again by its Call-ID,
+        whatever its length or bytes (or the offer is refused, holding no
+        ports): else it holds its ports for good."""
+        a = Phone(self, A_HOST)
+        for call_id in ("c" * 255, "c" * 256, "c" * 1000, "ab\0cd@test"):
+            with self.subTest(len=len(call_id), nul="\0" in call_id):
+                base = self.sockets()
+                d = {"command": "offer", "call-id": call_id, "from-tag": "t", "sdp": avp_sdp(a.host, a.port)}
+                _, r, raw = self.ngc.request(d)
+                if r.get("result") == b"error":
+                    log("offer with a Call-ID of %d bytes refused: %r" % (len(call_id), r.get("error-reason")))
+                    time.sleep(0.3)
+                    self.assertEqual(self.sockets(), base, "a refused offer holds ports")
+                    continue
+                self.assertEqual(r.get("result"), b"ok", raw)
+                _, q, raw = self.ngc.request({"command": "query", "call-id": call_id})
+                self.assertEqual(q.get("result"), b"ok", "query cannot find the call: %r" % raw)
+                _, r, raw = self.ngc.request({"command": "delete", "call-id": call_id, "from-tag": "t"})
+                self.assertEqual(r.get("result"), b"ok", "delete cannot find the call: %r" % raw)
+                self.assertEqual(self.wait_sockets(base), base)
+
+    def test_reoffer_long_from_tag(self):
+        """A re-offer from the same from-tag is from the same side, however
+        long the tag: the other side keeps its relay port."""
+        a = Phone(self, A_HOST)
+        call_id = "ng-tag-%d@test" % os.getpid()
+        self.addCleanup(self.ngc.request, {"command": "delete", "call-id": call_id, "from-tag": "x"})
+        for ftag in ("f" * 40, "g" * 300):
+            with self.subTest(len=len(ftag)):
+                cid = "%s-%d" % (call_id, len(ftag))
+                self.addCleanup(self.ngc.request, {"command": "delete", "call-id": cid, "from-tag": ftag})
+                r1 = self.offer(cid, ftag, avp_sdp(a.host, a.port))
+                r2 = self.offer(cid, ftag, avp_sdp(a.host, a.port))
+                self.assertEqual(
+                    sdp_fields(r2["sdp"].decode())[1], sdp_fields(r1["sdp"].decode())[1],
+                    "a re-offer from the same from-tag was taken as from the other side",
+                )
 
     def test_malformed_datagrams(self):
         """Garbage gets an error reply (a valid cookie) or nothing (no
