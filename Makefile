@@ -5,7 +5,7 @@ ifeq ($(origin CC),default)
 CC      := gcc
 endif
 CLANG   ?= clang
-PKGS    := openssl sqlite3 libsodium inih jansson
+PKGS    := openssl sqlite3 libsodium inih jansson libnftables
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lzxcvbn
 

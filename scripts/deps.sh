@@ -5,10 +5,11 @@
 set -eu
 
 RUN_PKGS="build-essential pkg-config libssl-dev libsqlite3-dev libsodium-dev
-libinih-dev libzxcvbn-dev libjansson-dev openssl ca-certificates passwd"
+libinih-dev libzxcvbn-dev libjansson-dev libnftables-dev nftables openssl
+ca-certificates passwd"
 TEST_PKGS="clang libclang-rt-14-dev libcmocka-dev sqlite3 python3 clang-format
 sip-tester baresip linphone-cli libsrtp2-dev tshark sipvicious fail2ban
-nftables libnftables-dev iproute2 iptables"
+iproute2 iptables"
 
 case "${1:-run}" in
 run) want="$RUN_PKGS" ;;

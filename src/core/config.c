@@ -170,6 +170,10 @@ static const struct cfg_key cfg_keys[] = {
     {"guard", "rate_burst", "400",
         "messages a source may send at once above the rate, 1..1000000",
         CFG_UINT, CFG_OFF(guard_rate_burst), 1, 1000000, 0},
+    {"guard", "nft", "off",
+        "on: bans also go into an nftables set the kernel drops (the daemon "
+        "must start as root; a root supervisor keeps that one right)",
+        CFG_BOOL, CFG_OFF(guard_nft), 0, 0, 0},
     {"guard", "calls_per_extension", "10",
         "calls an extension may have up at once as the caller, 1..1000",
         CFG_UINT, CFG_OFF(guard_calls_ext), 1, 1000, 0},

@@ -89,6 +89,7 @@ struct config {
 	bool guard_enabled;    /* off: the guard counts and drops nothing */
 	int64_t guard_lock_us; /* extension lock length */
 	unsigned guard_rate, guard_rate_burst; /* per source; rate 0: none */
+	bool guard_nft;                        /* bans mirrored into nftables */
 	unsigned guard_calls_ext;              /* concurrent calls per caller */
 	unsigned guard_calls_tenant;           /* concurrent calls per tenant */
 	size_t guard_decoys_n;

@@ -9,6 +9,7 @@
 #include "call/sipd.h"
 #include "core/config.h"
 #include "core/storew.h"
+#include "core/super.h"
 #include "cred/keys.h"
 #include "guard/guard.h"
 #include "lib/log.h"
@@ -54,10 +55,23 @@ struct daemon {
 	struct transport *tp;
 	struct media_relay *relay;
 	struct ngd *ng;
-	int64_t seq; /* last change applied */
+	struct super *sup; /* the root supervisor ([guard] nft = on) */
+	int64_t seq;       /* last change applied */
 	int64_t last_expire_us;
 	int64_t last_ban_purge_us;
 };
+
+/* The guard banned a source (any worker): the kernel drops it too when
+ * [guard] nft is on. */
+static void
+guard_on_ban(void *arg, const struct sockaddr_storage *src, int64_t until_us)
+{
+	struct daemon *d = arg;
+	int64_t left = until_us - util_now_us();
+
+	if (d->sup != NULL && left > 0)
+		super_ban(d->sup, src, (uint32_t)((left + 999999) / 1000000));
+}
 
 /* The relay's timeout callback, from a media thread. */
 static void
@@ -192,6 +206,10 @@ ban_apply(struct daemon *d, int64_t id)
 	if (b.expires_us > now) {
 		rc = guard_ban(d->guard, &ss, now, b.expires_us, b.reason);
 		if (rc == 0)
+			super_ban(d->sup, &ss,
+			    (uint32_t)((b.expires_us - now + 999999) /
+			               1000000));
+		if (rc == 0)
 			log_warn("security: ban src=%s seconds=%lld reason=%s",
 			    src, (long long)((b.expires_us - now) / 1000000),
 			    b.manual ? "manual" : "node");
@@ -200,6 +218,7 @@ ban_apply(struct daemon *d, int64_t id)
 			    rc == EPERM ? "it is in [guard] allow"
 			                : strerror(rc));
 	} else if (guard_unban(d->guard, &ss) == 0) {
+		super_ban(d->sup, &ss, 0);
 		log_info("security: unban src=%s reason=manual", src);
 	}
 	return 0;
@@ -310,6 +329,7 @@ nonce_key_load(struct daemon *d, unsigned char key[SIPD_NONCE_KEY_LEN])
 
 struct bans_arg {
 	struct guard *g;
+	struct super *sup;
 	int64_t now;
 	size_t n;
 };
@@ -322,8 +342,11 @@ ban_restore_cb(void *arg, const struct store_ban *b)
 
 	if (ban_source_parse(b->source, &ss) != 0)
 		return 0;
-	if (guard_ban(a->g, &ss, a->now, b->expires_us, b->reason) == 0)
+	if (guard_ban(a->g, &ss, a->now, b->expires_us, b->reason) == 0) {
 		a->n++;
+		super_ban(a->sup, &ss,
+		    (uint32_t)((b->expires_us - a->now + 999999) / 1000000));
+	}
 	return 0;
 }
 
@@ -332,7 +355,7 @@ ban_restore_cb(void *arg, const struct store_ban *b)
 static void
 bans_restore(struct daemon *d)
 {
-	struct bans_arg a = {d->guard, util_now_us(), 0};
+	struct bans_arg a = {d->guard, d->sup, util_now_us(), 0};
 
 	if (store_ban_list_active(d->st, a.now, ban_restore_cb, &a) != 0)
 		log_warn(
@@ -426,6 +449,22 @@ daemon_run(const char *conf_path)
 		}
 	}
 	/* Listeners first: below 1024 or not, bind before dropping root. */
+	/* The root supervisor first: it must inherit no listener. */
+	if (d.cfg->guard_nft) {
+		if (geteuid() != 0) {
+			log_err(
+			    "[guard] nft = on: the daemon must be started as "
+			    "root (its supervisor keeps root to update the "
+			    "nftables set)");
+			goto out;
+		}
+		if (super_start(&d.sup, err, sizeof(err)) != 0) {
+			log_err("%s", err);
+			goto out;
+		}
+		log_info("guard: bans are mirrored into nftables (table inet "
+		         "sipwarden_bans)");
+	}
 	if (transport_new(
 	        d.cfg, workers_count(d.cfg), &d.tp, err, sizeof(err)) != 0) {
 		log_err("%s", err);
@@ -498,6 +537,8 @@ daemon_run(const char *conf_path)
 			gp.capacity = 65536;
 			guard_params_config(
 			    &gp, d.cfg); /* the rest of [guard] */
+			gp.on_ban = guard_on_ban;
+			gp.on_ban_arg = &d;
 			if (guard_new(&gp, &d.guard) != 0) {
 				log_err("cannot start the guard");
 				goto out;
@@ -569,6 +610,7 @@ out:
 	sipd_free(d.sipd);
 	b2bua_free(d.b2b);
 	ngd_free(d.ng);
+	super_stop(d.sup);         /* the table goes with it */
 	media_relay_free(d.relay); /* after the calls that used it */
 	guard_free(d.guard);
 	regtab_free(d.reg);

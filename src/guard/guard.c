@@ -594,6 +594,8 @@ out:
 	pthread_mutex_unlock(&s->lock);
 	if (banned && banned_until != NULL)
 		*banned_until = until;
+	if (banned && g->p.on_ban != NULL)
+		g->p.on_ban(g->p.on_ban_arg, src, until);
 	return banned;
 }
 

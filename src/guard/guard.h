@@ -64,6 +64,12 @@ struct guard_params {
 	unsigned rate_burst;   /* bucket size; 0: rate */
 	const char (*decoys)[CONFIG_DECOY_LEN + 1]; /* copied */
 	size_t decoys_n;                            /* <= CONFIG_DECOYS_MAX */
+	/* Called, with no lock held, each time an offence bans a source
+	 * (guard_failure, guard_strike): the ban's end. For the kernel's
+	 * drop set ([guard] nft); guard_ban's callers see to their own. */
+	void (*on_ban)(
+	    void *arg, const struct sockaddr_storage *src, int64_t until_us);
+	void *on_ban_arg;
 };
 
 /* One active ban, as guard_list reports it. */
