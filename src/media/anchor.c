@@ -155,7 +155,7 @@ attr_dropped(struct sv name)
 	    "ice-options", "ice-lite", "ice-mismatch", "remote-candidates",
 	    "end-of-candidates", "fingerprint", "setup", "connection", "rtcp",
 	    "crypto", "group", "rtcp-rsize", "tls-id", "ssrc-group",
-	    "maxptime-unused"};
+	    "maxptime-unused", "key-mgmt"};
 	size_t i;
 
 	for (i = 0; i < ARRAY_LEN(drop); i++)
@@ -419,6 +419,14 @@ anchor_offer(struct anchor *a, int from, const struct anchor_leg *leg,
 	anchor_offer_done(a); /* the offer before is over */
 	if ((rc = side_from(s, m, leg, &a->off_side, why, whysize)) != 0)
 		goto out;
+	if (a->off_side.rtp.ss_family != AF_UNSPEC &&
+	    a->off_side.rtp.ss_family != media_call_family(a->mc, from)) {
+		why_set(why, whysize,
+		    "SDP: the offer's address family is not the one of its "
+		    "SIP connection");
+		rc = EPROTO;
+		goto out;
+	}
 	if ((a->offer = malloc(len)) == NULL) {
 		rc = ENOMEM;
 		goto out;
@@ -766,6 +774,14 @@ anchor_answer(struct anchor *a, const struct anchor_leg *ans,
 		} else {
 			a->side[side].srtp = false;
 		}
+	}
+	if (!declined && as.rtp.ss_family != AF_UNSPEC &&
+	    as.rtp.ss_family != media_call_family(a->mc, side)) {
+		why_set(why, whysize,
+		    "SDP: the answer's address family is not the one of its "
+		    "SIP connection");
+		rc = EPROTO;
+		goto out;
 	}
 	/* Both sides now: the offerer as it offered, the answerer. */
 	if ((rc = media_call_set(a->mc, a->from, &a->off_side)) != 0 ||

@@ -326,6 +326,14 @@ cache_put(struct ngd *n, struct sv cookie, const char *reply, size_t len)
 	n->cache_next = (n->cache_next + 1) % NGD_CACHE;
 }
 
+/* A Call-ID or tag this listener can keep whole (absent is fine). */
+static bool
+id_ok(struct sv v)
+{
+	return v.p == NULL ||
+	       (v.len < NGD_ID_MAX && memchr(v.p, '\0', v.len) == NULL);
+}
+
 static void
 handle(struct ngd *n, int fd)
 {
@@ -354,6 +362,16 @@ handle(struct ngd *n, int fd)
 	if ((hit = cache_find(n, n->req.cookie)) != NULL) {
 		sendto(
 		    fd, hit->reply, hit->len, 0, (struct sockaddr *)&src, sl);
+		return;
+	}
+	if (!id_ok(n->req.call_id) || !id_ok(n->req.from_tag) ||
+	    !id_ok(n->req.to_tag)) {
+		/* Kept as sent or not at all: a cut one could never be found
+		 * again (its call would hold its ports for ever). */
+		if (reply_error(n, "Call-ID or tag too long or with a NUL",
+		        &outlen) == 0)
+			sendto(
+			    fd, n->out, outlen, 0, (struct sockaddr *)&src, sl);
 		return;
 	}
 	switch (n->req.cmd) {

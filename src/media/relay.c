@@ -693,6 +693,14 @@ media_call_new(struct media_relay *r, uint64_t cookie, int family_a,
 	return 0;
 }
 
+int
+media_call_family(const struct media_call *c, int side)
+{
+	if (c == NULL || (side != 0 && side != 1))
+		return AF_UNSPEC;
+	return c->leg[side].family;
+}
+
 uint16_t
 media_call_port(const struct media_call *c, int side)
 {

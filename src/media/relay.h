@@ -112,6 +112,8 @@ int media_call_new(struct media_relay *r, uint64_t cookie, int family_a,
 /* The RTP port of side (0 or 1): where that side's peer sends (RTCP:
  * port + 1 without rtcp-mux). */
 uint16_t media_call_port(const struct media_call *c, int side);
+/* The address family a side's ports were bound for. */
+int media_call_family(const struct media_call *c, int side);
 /* Sets (or, on re-INVITE/hold/resume, updates) a side. A changed address
  * or rx key forgets the learned address (learned again, as above); the
  * SRTP contexts are rebuilt only when a key changes. Returns 0, EINVAL

@@ -13,6 +13,10 @@ with A's key and checks what A receives with the key the relay announced.
 The relay's ports are counted with `ss` for the daemon's pid; they must be
 closed after delete.
 
+Hostile input: datagrams that are not ng requests, offers and answers the
+anchor refuses, Call-IDs and tags of any length or bytes; each gets an
+error reply (or nothing, without a cookie) and the listener goes on.
+
 Not tested here: a datagram from a non-loopback source (nothing but
 loopback is reachable from the test; the config refuses a non-loopback
 listener, which is tested).
@@ -629,6 +633,31 @@ class TestNg(SwTestCase):
         self.ngc.request({"command": "delete", "call-id": call_id, "from-tag": "t"})
         self.assertEqual(self.wait_sockets(0), 0)
 
+    def test_refused_answers(self):
+        """Answers the anchor refuses get an error reply and leave the
+        offer pending: a good answer after them still connects."""
+        a, b = Phone(self, A_HOST), Phone(self, B_HOST)
+        call_id = "ng-badans-%d@test" % os.getpid()
+        self.addCleanup(self.ngc.request, {"command": "delete", "call-id": call_id, "from-tag": "fa"})
+        self.offer(call_id, "fa", avp_sdp(a.host, a.port))
+        good = avp_sdp(b.host, b.port)
+        cases = [
+            ("not SDP", "hello"),
+            ("DTLS", good.replace("RTP/AVP", "UDP/TLS/RTP/SAVP") + "a=setup:active\r\n"),
+            ("not RTP", good.replace("RTP/AVP 0 101", "RTP/SAVPx 4000 RTP/AVP 0")),
+            ("two m= lines", good + "m=video 0 RTP/AVP 96\r\n"),
+            ("SRTP to a plain offer", avp_sdp(b.host, b.port, "RTP/SAVP", (SUITE, base64.b64encode(os.urandom(30)).decode()))),
+        ]
+        for what, sdp in cases:
+            with self.subTest(what):
+                r = self.error({"command": "answer", "call-id": call_id, "from-tag": "fa", "to-tag": "tb", "sdp": sdp})
+                log("answer with %s: %r" % (what, r["error-reason"]))
+        r = self.answer(call_id, "fa", "tb", good)
+        port_a = self.relay_sdp(r["sdp"], a, b)[0]
+        self.ok({"command": "delete", "call-id": call_id, "from-tag": "fa"})
+        self.assertEqual(self.wait_sockets(0), 0)
+        self.assertTrue(MEDIA_LO <= port_a <= MEDIA_HI)
+
     def test_refused_offer_holds_no_ports(self):
         """A first offer that is refused creates no call: it holds no relay
         ports (a call that was never answered never times out)."""
@@ -662,12 +691,19 @@ class TestNg(SwTestCase):
                 self.assertEqual(self.wait_sockets(base), base)
 
     def test_reoffer_long_from_tag(self):
-        """A re-offer from the same from-tag is from the same side, however
-        long the tag: the other side keeps its relay port."""
+        """A re-offer from the same from-tag is from the same side (tags up
+        to 255 bytes; longer ones are refused): the other side keeps its
+        relay port."""
         a = Phone(self, A_HOST)
         call_id = "ng-tag-%d@test" % os.getpid()
         self.addCleanup(self.ngc.request, {"command": "delete", "call-id": call_id, "from-tag": "x"})
-        for ftag in ("f" * 40, "g" * 300):
+        # A tag the listener cannot keep whole is refused at once.
+        before = self.sockets()
+        _, r, raw = self.ngc.request({"command": "offer", "call-id": call_id + "-long", "from-tag": "g" * 300,
+                                      "sdp": avp_sdp(a.host, a.port)})
+        self.assertEqual((r.get("result"), r.get("error-reason")), (b"error", b"Call-ID or tag too long or with a NUL"), raw)
+        self.assertEqual(self.sockets(), before)
+        for ftag in ("f" * 40, "g" * 255):
             with self.subTest(len=len(ftag)):
                 cid = "%s-%d" % (call_id, len(ftag))
                 self.addCleanup(self.ngc.request, {"command": "delete", "call-id": cid, "from-tag": ftag})
