@@ -5,6 +5,8 @@
 #
 #   bench/media.sh [-k KIT_DIR] [-n 250,500,1000] [-m rtp,srtp] [-r REPS]
 #                  [-d SECS] [-w SECS] [-s sipwarden,rtpengine] [-o OUT_DIR]
+#                  [-c CLEAN_MAX]
+#   bench/media.sh -S [-c CLEAN_MAX] OUT_DIR...   (summary of earlier runs, pooled)
 #
 # Without -k the read-only kit is copied to a temp folder and built there
 # (a -k folder is used as it is: a writable copy of the kit). A throwaway
@@ -20,8 +22,11 @@
 # 250, 500 and 1000 calls, 3 repetitions: about 10 minutes on 2 cores
 # (-r 1: about 3.5). Results: OUT_DIR/<relay>-<mode>-r<rep>/
 # (the kit's runs.txt, meta.txt, relay logs), OUT_DIR/report-<relay>.md
-# (report.py: medians over repetitions), OUT_DIR/host.txt (load before and
-# after, the busiest processes before).
+# (report.py: medians over repetitions), OUT_DIR/summary.md (both relays
+# side by side and the ratios, over every repetition and over the clean
+# steps: those where the rest of the host used at most CLEAN_MAX cores,
+# default 0.25), OUT_DIR/host.txt (load before and after, the busiest
+# processes before).
 #
 # Every process started here (run.sh, which itself stops the relay and the
 # load tool it started by PID) is stopped by PID on exit, Ctrl-C or TERM;
@@ -46,19 +51,23 @@ OUT=""
 NG=127.0.0.1:2223
 SIP_TLS=127.0.0.1:17061
 SW_USER=sipwarden
+CLEAN_MAX=0.25
+SUMMARY_ONLY=0
 
 usage() {
-	sed -n "2,28p" "$0" | sed 's/^# \{0,1\}//'
+	sed -n "2,33p" "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 }
 
-while getopts "k:n:m:r:d:w:s:o:h" o; do
+while getopts "k:n:m:r:d:w:s:o:c:Sh" o; do
 	case $o in
 	k) KIT=$OPTARG ;; n) CALLS=$OPTARG ;; m) MODES=$OPTARG ;;
 	r) REPS=$OPTARG ;; d) DUR=$OPTARG ;; w) WARM=$OPTARG ;;
-	s) RELAYS=$OPTARG ;; o) OUT=$OPTARG ;; *) usage ;;
+	s) RELAYS=$OPTARG ;; o) OUT=$OPTARG ;; c) CLEAN_MAX=$OPTARG ;;
+	S) SUMMARY_ONLY=1 ;; *) usage ;;
 	esac
 done
+shift $((OPTIND - 1))
 
 TMP=$(mktemp -d /tmp/sw-mediabench.XXXXXX) || exit 1
 DEP="" # its own folder: the daemon user must reach it after dropping root
@@ -105,6 +114,74 @@ conf_set() {
 		END { if (!done) exit 1 }' "$conf" >"$conf.new" &&
 		cat "$conf.new" >"$conf" && rm -f "$conf.new"
 }
+
+# Medians per relay, mode and call count, over every repetition and over
+# the "clean" ones only: steps where the rest of the host (host busy minus
+# relay and load tool) used at most CLEAN_MAX cores. On a shared box other
+# work both slows the steps (latency) and makes the relay batch more
+# (less CPU per packet), so only clean steps compare relays fairly.
+summary() {
+	python3 - "$CLEAN_MAX" "$@" <<'EOF'
+import glob, statistics, sys
+clean_max, dirs = float(sys.argv[1]), sys.argv[2:]
+rows = []
+for d in dirs:
+    for relay in ("sipwarden", "rtpengine"):
+        for f in glob.glob(f"{d}/{relay}-*/runs.txt"):
+            for line in open(f):
+                if line.startswith("tag="):
+                    r = dict(p.split("=", 1) for p in line.split() if "=" in p)
+                    r["relay"] = relay
+                    r["foreign"] = (float(r["host_busy_cores"]) - float(r["relay_cpu_cores"])
+                                    - float(r["tool_cpu_cores"]))
+                    rows.append(r)
+def pick(relay, mode, n, clean):
+    return [r for r in rows if r["relay"] == relay and r["mode"] == mode
+            and int(r["calls"]) == n and (not clean or r["foreign"] <= clean_max)]
+def med(rs, k):
+    return statistics.median(float(r[k]) for r in rs) if rs else float("nan")
+modes = sorted({r["mode"] for r in rows})
+counts = sorted({int(r["calls"]) for r in rows})
+for clean in (False, True):
+    print("#### " + (f"Clean steps only (rest of the host <= {clean_max:g} core)" if clean
+                     else "Every repetition"))
+    print()
+    print("| relay | mode | calls | reps | relay CPU (cores) | fwd pps per relay core "
+          "| loss % (max) | p50 µs | p99 µs (min-max) | tool CPU | rest of host (cores) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for mode in modes:
+        for n in counts:
+            for relay in ("sipwarden", "rtpengine"):
+                g = pick(relay, mode, n, clean)
+                if not g:
+                    continue
+                p99 = [float(r["lat_p99_us"]) for r in g]
+                print(f"| {relay} | {mode} | {n} | {len(g)} | {med(g, 'relay_cpu_cores'):.2f} | "
+                      f"{med(g, 'fwd_pps_per_relay_core'):.0f} | "
+                      f"{med(g, 'loss_pct'):.3f} ({max(float(r['loss_pct']) for r in g):.3f}) | "
+                      f"{med(g, 'lat_p50_us'):.0f} | {med(g, 'lat_p99_us'):.0f} "
+                      f"({min(p99):.0f}-{max(p99):.0f}) | {med(g, 'tool_cpu_cores'):.2f} | "
+                      f"{med(g, 'foreign'):.2f} |")
+    print()
+    for mode in modes:
+        for n in counts:
+            s, t = pick("sipwarden", mode, n, clean), pick("rtpengine", mode, n, clean)
+            if not s or not t:
+                continue
+            cs, ct = med(s, "relay_cpu_cores"), med(t, "relay_cpu_cores")
+            ps, pt = med(s, "fwd_pps_per_relay_core"), med(t, "fwd_pps_per_relay_core")
+            print(f"- {mode} {n} calls: relay CPU {cs:.2f} / {ct:.2f} = **{cs / ct:.2f}x** "
+                  f"(target <= 0.5x); pps per relay core {ps:.0f} / {pt:.0f} = "
+                  f"**{ps / pt:.2f}x** (target >= 1.5x); sipwarden p99 "
+                  f"{med(s, 'lat_p99_us'):.0f} µs (target < 1000)")
+    print()
+EOF
+}
+
+if [ "$SUMMARY_ONLY" = 1 ]; then
+	summary "$@"
+	exit 0
+fi
 
 # ---- the kit ----
 if [ -z "$KIT" ]; then
@@ -211,32 +288,5 @@ for relay in "${relays[@]}"; do
 	echo
 done
 
-# The ratios at 500 calls (medians over repetitions), when both ran.
-if [ -f "$OUT/report-sipwarden.md" ] && [ -f "$OUT/report-rtpengine.md" ]; then
-	python3 - "$OUT" "${modes[@]}" <<'EOF' | tee "$OUT/ratios.txt"
-import glob, statistics, sys
-out, modes = sys.argv[1], sys.argv[2:]
-def rows(relay):
-    r = []
-    for f in glob.glob(f"{out}/{relay}-*/runs.txt"):
-        for line in open(f):
-            if line.startswith("tag="):
-                r.append(dict(p.split("=", 1) for p in line.split() if "=" in p))
-    return r
-sw, rt = rows("sipwarden"), rows("rtpengine")
-def med(rs, mode, n, k):
-    v = [float(x[k]) for x in rs if x["mode"] == mode and x["calls"] == str(n)]
-    return statistics.median(v) if v else float("nan")
-for mode in modes:
-    for n in sorted({int(x["calls"]) for x in sw + rt}):
-        c_sw, c_rt = med(sw, mode, n, "relay_cpu_cores"), med(rt, mode, n, "relay_cpu_cores")
-        p_sw, p_rt = (med(sw, mode, n, "fwd_pps_per_relay_core"),
-                      med(rt, mode, n, "fwd_pps_per_relay_core"))
-        print(f"{mode} {n} calls: relay CPU sipwarden {c_sw:.3f} / rtpengine {c_rt:.3f} = "
-              f"{c_sw / c_rt:.2f}x (target <= 0.5x); pps per relay core {p_sw:.0f} / {p_rt:.0f} = "
-              f"{p_sw / p_rt:.2f}x (target >= 1.5x); p99 sipwarden "
-              f"{med(sw, mode, n, 'lat_p99_us'):.0f} us, rtpengine {med(rt, mode, n, 'lat_p99_us'):.0f} us; "
-              f"loss % {med(sw, mode, n, 'loss_pct'):.4f} / {med(rt, mode, n, 'loss_pct'):.4f}")
-EOF
-fi
+summary "$OUT" | tee "$OUT/summary.md"
 echo "results: $OUT"

@@ -26,6 +26,9 @@ static const char usage_text[] =
     "  audit [--json]          check the security posture\n"
     "  ban list|add|remove     sources banned by the guard (sipwarden ban "
     "--help)\n"
+    "  trunk add|list|show|set|remove\n"
+    "                          carrier trunks (sipwarden trunk --help)\n"
+    "  number add|list|remove  inbound numbers (sipwarden number --help)\n"
     "  firewall render [--format nftables|iptables]\n"
     "                          print a host firewall ruleset for this "
     "config\n"
@@ -91,6 +94,10 @@ main(int argc, char **argv)
 		return cmd_ban(conf, argc - i, argv + i);
 	if (strcmp(cmd, "firewall") == 0)
 		return cmd_firewall(conf, argc - i, argv + i);
+	if (strcmp(cmd, "trunk") == 0)
+		return cmd_trunk(conf, argc - i, argv + i);
+	if (strcmp(cmd, "number") == 0)
+		return cmd_number(conf, argc - i, argv + i);
 	if (strcmp(cmd, "help") == 0) {
 		fputs(usage_text, stdout);
 		return EXIT_OK;

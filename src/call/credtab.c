@@ -2,6 +2,7 @@
  * nodes: by "number@domain" and by extension id. */
 #include "call/credtab.h"
 #include "core/settings.h"
+#include "lib/log.h"
 #include "sip/digest.h"
 
 #include <errno.h>
@@ -373,6 +374,36 @@ domain_from_tenant(const struct store_tenant *tn, struct cred_domain *d)
 		d->algs[0] = SIP_DIGEST_MD5;
 		d->nalgs = 1;
 	}
+	{
+		char allow[STORE_SETTINGS_MAX], why[128];
+
+		settings_get(tn->settings,
+		    settings_find(SETTINGS_TENANT, "allow"), allow,
+		    sizeof(allow));
+		/* Checked when it was set; a bad one here allows nothing. */
+		if (config_cidrs_parse(allow, d->allow, CONFIG_CIDR_MAX,
+		        &d->allow_n, why, sizeof(why)) != 0) {
+			log_warn("tenant %s: allow: %s: no phone may log in",
+			    tn->name, why);
+			d->allow_n = 1;
+			memset(&d->allow[0], 0, sizeof(d->allow[0]));
+			d->allow[0].family = AF_UNSPEC;
+		}
+	}
+}
+
+bool
+cred_domain_allows(const struct cred_domain *d, const struct sockaddr *sa)
+{
+	size_t i;
+
+	if (d->allow_n == 0)
+		return true;
+	for (i = 0; i < d->allow_n; i++)
+		if (d->allow[i].family != AF_UNSPEC &&
+		    config_cidr_match(&d->allow[i], sa))
+			return true;
+	return false;
 }
 
 int

@@ -9,6 +9,7 @@
 #ifndef SW_CREDTAB_H
 #define SW_CREDTAB_H
 
+#include "core/config.h"
 #include "store/store.h"
 
 #include <stdbool.h>
@@ -26,7 +27,14 @@ struct cred_domain {
 	char domain[STORE_DOMAIN_MAX];
 	uint8_t algs[CRED_ALGS_MAX];
 	uint8_t nalgs;
+	/* The tenant's allow setting: the networks its phones may come
+	 * from; none: anywhere. */
+	size_t allow_n;
+	struct config_cidr allow[CONFIG_CIDR_MAX];
 };
+
+/* Whether d lets a phone at sa log in (its allow list, if any). */
+bool cred_domain_allows(const struct cred_domain *d, const struct sockaddr *sa);
 
 struct cred_entry {
 	int64_t ext_id, tenant_id;

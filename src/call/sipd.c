@@ -436,15 +436,24 @@ flow_is_binding(
 	return false;
 }
 
-/* What a right password must still pass: the extension's transport pin
+/* What a right password must still pass: the tenant's networks, the
+ * extension's transport pin
  * (registered over TLS once: refused on UDP and TCP) and its lock (only
  * the flows of its bindings go on). Returns AUTH_OK or AUTH_REFUSED,
  * which is answered as a wrong password; the reason is in the log only. */
 static enum auth_result
 ext_gate(struct sipd *d, const struct tp_flow *f, const struct cred_entry *e,
-    const char *ip, const char *domain)
+    const struct cred_domain *dom, const char *ip, const char *domain)
 {
 	int64_t now = util_now_us();
+
+	/* The tenant's networks (its allow setting), when it has some. */
+	if (!cred_domain_allows(dom, (const struct sockaddr *)&f->peer)) {
+		atomic_fetch_add(&d->stats.allowlist, 1);
+		log_warn("security: allowlist src=%s user=%s@%s scope=tenant",
+		    ip, e->number, domain);
+		return AUTH_REFUSED;
+	}
 
 	if (e->tls_pinned && f->proto != TP_TLS) {
 		atomic_fetch_add(&d->stats.pinned, 1);
@@ -627,7 +636,7 @@ do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 	ar = auth_check(
 	    d, sw, SIP_HDR_AUTHORIZATION, m->to.uri.user, domain, &dom, ip, &e);
 	if (ar == AUTH_OK)
-		ar = ext_gate(d, f, &e, ip, domain);
+		ar = ext_gate(d, f, &e, &dom, ip, domain);
 	guard_note(d, f, ar, ip, &e, domain);
 	switch (ar) {
 	case AUTH_CHALLENGE:
@@ -795,7 +804,7 @@ do_invite(struct sipd *d, struct tp_worker *w, struct sipd_worker *sw,
 	ar = auth_check(d, sw, SIP_HDR_PROXY_AUTHORIZATION, m->from.uri.user,
 	    domain, &dom, ip, &e);
 	if (ar == AUTH_OK)
-		ar = ext_gate(d, f, &e, ip, domain);
+		ar = ext_gate(d, f, &e, &dom, ip, domain);
 	guard_note(d, f, ar, ip, &e, domain);
 	switch (ar) {
 	case AUTH_CHALLENGE:

@@ -8,6 +8,7 @@
 #include "call/credtab.h"
 #include "call/nctab.h"
 #include "call/regtab.h"
+#include "call/trunktab.h"
 #include "core/storew.h"
 #include "guard/guard.h"
 #include "transport/transport.h"
@@ -35,9 +36,9 @@ struct sipd_stats {
 	/* The guard: messages over a source's rate; strangers' requests
 	 * dropped or refused (scanner user agents, unknown domains, decoys,
 	 * sweeps); right passwords refused (locked or pinned extension);
-	 * extensions locked. */
+	 * extensions locked; logins from outside their tenant's networks. */
 	atomic_uint_fast64_t dropped_rate, scanners, decoys, sweeps, quiet,
-	    locked, pinned, locks;
+	    locked, pinned, locks, allowlist;
 };
 
 struct sipd_params {
@@ -49,6 +50,9 @@ struct sipd_params {
 	struct storew *sw;   /* NULL: bindings are not written (tests) */
 	struct b2bua *b2b;   /* NULL: INVITE gets 501 (tests) */
 	struct guard *guard; /* NULL: no bans (tests) */
+	/* Carrier trunks and inbound numbers (NULL: none; tests). Not used
+	 * yet: inbound routing from trunks reads it. */
+	struct trunktab *trunks;
 	unsigned char nonce_key[SIPD_NONCE_KEY_LEN];
 };
 

@@ -78,5 +78,7 @@ int cmd_ext(const char *conf, int argc, char **argv);
 int cmd_audit(const char *conf, int argc, char **argv);
 int cmd_ban(const char *conf, int argc, char **argv);
 int cmd_firewall(const char *conf, int argc, char **argv);
+int cmd_trunk(const char *conf, int argc, char **argv);
+int cmd_number(const char *conf, int argc, char **argv);
 
 #endif

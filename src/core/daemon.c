@@ -7,6 +7,7 @@
 #include "call/nctab.h"
 #include "call/regtab.h"
 #include "call/sipd.h"
+#include "call/trunktab.h"
 #include "core/config.h"
 #include "core/storew.h"
 #include "core/super.h"
@@ -46,6 +47,7 @@ struct daemon {
 	struct cred_keys *keys;
 	struct store *st;
 	struct credtab *creds;
+	struct trunktab *trunks; /* carrier trunks and inbound numbers */
 	struct regtab *reg;
 	struct nctab *nc;
 	struct storew *sw;
@@ -155,6 +157,7 @@ struct apply {
 	struct daemon *d;
 	int64_t first, last;
 	size_t n;
+	bool trunks; /* a trunk or number changed */
 };
 
 /* Reads a stored ban's source ("192.0.2.7", "2001:db8::5" or
@@ -236,6 +239,13 @@ apply_cb(void *arg, const struct store_change *c)
 		rc = credtab_load_tenant(a->d->creds, a->d->st, c->object_id);
 	else if (strcmp(c->kind, "ban") == 0)
 		rc = ban_apply(a->d, c->object_id);
+	else if (strcmp(c->kind, "trunk") == 0) {
+		rc = trunktab_load_trunk(a->d->trunks, a->d->st, c->object_id);
+		a->trunks = true;
+	} else if (strcmp(c->kind, "number") == 0) {
+		rc = trunktab_load_number(a->d->trunks, a->d->st, c->object_id);
+		a->trunks = true;
+	}
 	if (rc != 0)
 		return rc;
 	if (a->n++ == 0)
@@ -249,7 +259,7 @@ apply_cb(void *arg, const struct store_change *c)
 static void
 daemon_follow(struct daemon *d)
 {
-	struct apply a = {d, 0, 0, 0};
+	struct apply a = {d, 0, 0, 0, false};
 	size_t before;
 	int rc;
 
@@ -265,6 +275,10 @@ daemon_follow(struct daemon *d)
 		         "extensions in memory",
 		    a.n, (long long)a.first, (long long)a.last,
 		    credtab_count(d->creds));
+	if (a.trunks)
+		log_info("trunks: %zu trunks, %zu numbers in memory",
+		    trunktab_trunk_count(d->trunks),
+		    trunktab_number_count(d->trunks));
 }
 
 static void
@@ -486,6 +500,14 @@ daemon_run(const char *conf_path)
 		log_err("cannot load credentials: %s", store_errmsg(d.st));
 		goto out;
 	}
+	if (trunktab_new(&d.trunks) != 0 ||
+	    trunktab_load_all(d.trunks, d.st) != 0) {
+		log_err(
+		    "cannot load trunks and numbers: %s", store_errmsg(d.st));
+		goto out;
+	}
+	log_info("trunks: %zu trunks, %zu numbers in memory",
+	    trunktab_trunk_count(d.trunks), trunktab_number_count(d.trunks));
 	{
 		struct sipd_params sp;
 		char lst[256] = "";
@@ -510,6 +532,7 @@ daemon_run(const char *conf_path)
 		sp.reg = d.reg;
 		sp.nc = d.nc;
 		sp.sw = d.sw;
+		sp.trunks = d.trunks;
 		if ((rc = media_start(&d)) != 0)
 			goto out;
 		if (b2bua_new(sp.nworkers, d.cfg->node, d.reg, d.sw, d.relay,
@@ -616,6 +639,7 @@ out:
 	regtab_free(d.reg);
 	nctab_free(d.nc);
 	credtab_free(d.creds);
+	trunktab_free(d.trunks); /* after sipd, which reads it */
 	store_close(d.st);
 	cred_keys_free(d.keys);
 	config_free(d.cfg);

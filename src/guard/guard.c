@@ -77,6 +77,7 @@ struct guard_shard {
 struct guard {
 	struct guard_params p;
 	struct config_cidr allow[CONFIG_CIDR_MAX];
+	struct config_cidr deny[CONFIG_CIDR_MAX];
 	char decoys[CONFIG_DECOYS_MAX][CONFIG_DECOY_LEN + 1];
 	uint64_t seed;
 	unsigned nshard;                        /* a power of two */
@@ -139,6 +140,19 @@ guard_key_hash(const struct guard *g, const struct guard_key *k)
 	uint64_t h = guard_mix(g->seed ^ k->hi);
 
 	return guard_mix(h ^ ((uint64_t)k->v4 << 1 | k->v6) ^ g->seed);
+}
+
+/* True when src is in [guard] deny: dropped like a banned source. */
+static bool
+guard_denied(const struct guard *g, const struct sockaddr_storage *src)
+{
+	size_t i;
+
+	for (i = 0; i < g->p.deny_n; i++)
+		if (config_cidr_match(
+		        &g->deny[i], (const struct sockaddr *)src))
+			return true;
+	return false;
 }
 
 static bool
@@ -410,6 +424,7 @@ guard_new(const struct guard_params *p, struct guard **out)
 	    p->max_failures > GUARD_FAILURES_MAX || p->window_us <= 0 ||
 	    p->ban_us <= 0 || p->ban_max_us < p->ban_us || p->trust_us < 0 ||
 	    p->offence_keep_us < 0 || p->allow_n > CONFIG_CIDR_MAX ||
+	    p->deny_n > CONFIG_CIDR_MAX || (p->deny_n > 0 && p->deny == NULL) ||
 	    (p->allow_n > 0 && p->allow == NULL) || p->capacity < 1 ||
 	    p->capacity > GUARD_CAPACITY_MAX || p->lock_us < 0 ||
 	    p->rate > GUARD_RATE_MAX || p->rate_burst > GUARD_RATE_MAX ||
@@ -422,6 +437,9 @@ guard_new(const struct guard_params *p, struct guard **out)
 	if (p->allow_n > 0)
 		memcpy(g->allow, p->allow, p->allow_n * sizeof(*p->allow));
 	g->p.allow = g->allow;
+	if (p->deny_n > 0)
+		memcpy(g->deny, p->deny, p->deny_n * sizeof(*p->deny));
+	g->p.deny = g->deny;
 	for (i = 0; i < p->decoys_n; i++)
 		snprintf(
 		    g->decoys[i], sizeof(g->decoys[i]), "%s", p->decoys[i]);
@@ -966,7 +984,7 @@ guard_admit(struct guard *g, const struct sockaddr_storage *src, int64_t now_us,
 		*report = 0;
 	if (g->p.disabled)
 		return GUARD_PASS;
-	if (guard_is_banned(g, src, now_us))
+	if (guard_is_banned(g, src, now_us) || guard_denied(g, src))
 		return GUARD_BANNED;
 	if (g->p.rate == 0 || guard_key_make(src, &k) != 0 ||
 	    guard_allowed(g, src))
@@ -996,6 +1014,8 @@ guard_params_config(struct guard_params *p, const struct config *c)
 	p->ban_us = c->guard_ban_us;
 	p->allow = c->guard_allow;
 	p->allow_n = c->guard_allow_n;
+	p->deny = c->guard_deny;
+	p->deny_n = c->guard_deny_n;
 	p->disabled = !c->guard_enabled;
 	p->stealth = c->guard_stealth;
 	p->lock_us = c->guard_lock_us;

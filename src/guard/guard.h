@@ -53,6 +53,8 @@ struct guard_params {
 	int64_t offence_keep_us;         /* 0: GUARD_OFFENCE_KEEP_US */
 	const struct config_cidr *allow; /* never banned; copied */
 	size_t allow_n;                  /* <= CONFIG_CIDR_MAX */
+	const struct config_cidr *deny;  /* always dropped; copied */
+	size_t deny_n;                   /* <= CONFIG_CIDR_MAX */
 	size_t capacity; /* sources tracked at most, 1..GUARD_CAPACITY_MAX */
 	/* The rest is zero when unused (guard_params_config fills it from
 	 * the [guard] section). */
@@ -205,7 +207,7 @@ int guard_ext_unlock(struct guard *g, int64_t ext_id);
 
 enum guard_verdict {
 	GUARD_PASS,
-	GUARD_BANNED,       /* drop: the source is banned */
+	GUARD_BANNED,       /* drop: the source is banned, or in [guard] deny */
 	GUARD_RATE_LIMITED, /* drop: over its token bucket */
 };
 

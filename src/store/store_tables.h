@@ -117,7 +117,8 @@ typedef int (*store_trunk_cb)(void *arg, const struct store_trunk *t);
 int store_trunk_list(
     struct store *st, int64_t tenant_id, store_trunk_cb cb, void *arg);
 
-/* ---- numbers (DIDs) ---- */
+/* ---- numbers (DIDs; every mutation goes to the change log, kind
+ * "number") ---- */
 struct store_number {
 	int64_t id, tenant_id;
 	int64_t trunk_id; /* 0 = none; else the tenant's or a shared trunk */

@@ -660,11 +660,19 @@ store_number_add(struct store *st, struct store_number *n)
 	p[5] = SV_INT(now);
 	if ((rc = ref_trunk(st, n->trunk_id, n->tenant_id)) != 0)
 		return rc;
+	if ((rc = store_tx_begin(st)) != 0)
+		return rc;
 	rc = store_query_int(st,
 	    "INSERT INTO numbers (tenant_id, trunk_id, e164, destination, "
 	    "created_us, updated_us) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
 	    p, 6, &id);
-	if (rc != 0)
+	if (rc == 0)
+		rc = store_change_add(st, n->tenant_id, "number", id, "add");
+	if (rc != 0) {
+		store_tx_rollback(st);
+		return rc;
+	}
+	if ((rc = store_tx_commit(st)) != 0)
 		return rc;
 	n->id = id;
 	n->created_us = n->updated_us = now;
@@ -698,18 +706,42 @@ store_number_update(struct store *st, const struct store_number *n)
 	    n->id, ENOENT, &tenant_id);
 	if (rc == 0)
 		rc = ref_trunk(st, n->trunk_id, tenant_id);
+	if (rc != 0)
+		return rc;
+	if ((rc = store_tx_begin(st)) != 0)
+		return rc;
+	rc = tab_exec_one(st,
+	    "UPDATE numbers SET trunk_id = ?, destination = ?, "
+	    "updated_us = ? WHERE id = ?",
+	    p, 4);
 	if (rc == 0)
-		rc = tab_exec_one(st,
-		    "UPDATE numbers SET trunk_id = ?, destination = ?, "
-		    "updated_us = ? WHERE id = ?",
-		    p, 4);
-	return rc;
+		rc = store_change_add(st, tenant_id, "number", n->id, "update");
+	if (rc != 0) {
+		store_tx_rollback(st);
+		return rc;
+	}
+	return store_tx_commit(st);
 }
 
 int
 store_number_remove(struct store *st, int64_t id)
 {
-	return tab_remove(st, "DELETE FROM numbers WHERE id = ?", id);
+	int64_t tenant_id;
+	int rc;
+
+	if ((rc = store_tx_begin(st)) != 0)
+		return rc;
+	rc = tab_tenant_of(st, "SELECT tenant_id FROM numbers WHERE id = ?", id,
+	    ENOENT, &tenant_id);
+	if (rc == 0)
+		rc = tab_remove(st, "DELETE FROM numbers WHERE id = ?", id);
+	if (rc == 0)
+		rc = store_change_add(st, tenant_id, "number", id, "remove");
+	if (rc != 0) {
+		store_tx_rollback(st);
+		return rc;
+	}
+	return store_tx_commit(st);
 }
 
 int

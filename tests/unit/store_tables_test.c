@@ -686,6 +686,52 @@ test_number_crud(void **state)
 	assert_int_equal(store_number_get_by_id(st, n.id, &got), ENOENT);
 }
 
+/* Every mutation of a number goes to the change log (kind "number");
+ * a failed one, or one rolled back with its caller's transaction, to
+ * nothing. */
+static void
+test_number_changes(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st = f->st;
+	struct store_number n, dup;
+	int64_t seq, after;
+
+	memset(&n, 0, sizeof(n));
+	n.tenant_id = f->t1;
+	SET(n.e164, "+4930555000");
+	SET(n.destination, "ext:100");
+	assert_int_equal(store_change_last(st, &seq), 0);
+	assert_int_equal(store_number_add(st, &n), 0);
+	change_expect(st, seq, f->t1, "number", n.id, "add");
+
+	assert_int_equal(store_change_last(st, &seq), 0);
+	SET(n.destination, "ext:101");
+	assert_int_equal(store_number_update(st, &n), 0);
+	change_expect(st, seq, f->t1, "number", n.id, "update");
+
+	assert_int_equal(store_change_last(st, &seq), 0);
+	dup = n;
+	dup.id = 0;
+	dup.tenant_id = f->t2;
+	assert_int_equal(store_number_add(st, &dup), EEXIST);
+	dup.id = 9999;
+	assert_int_equal(store_number_update(st, &dup), ENOENT);
+	assert_int_equal(store_number_remove(st, 9999), ENOENT);
+	assert_int_equal(store_change_last(st, &after), 0);
+	assert_int_equal(after, seq);
+
+	assert_int_equal(store_tx_begin(st), 0);
+	assert_int_equal(store_number_remove(st, n.id), 0);
+	store_tx_rollback(st);
+	assert_int_equal(store_number_get_by_id(st, n.id, &dup), 0);
+	assert_int_equal(store_change_last(st, &after), 0);
+	assert_int_equal(after, seq);
+
+	assert_int_equal(store_number_remove(st, n.id), 0);
+	change_expect(st, seq, f->t1, "number", n.id, "remove");
+}
+
 /* ---- devices ---- */
 
 static void
@@ -1418,6 +1464,8 @@ main(void)
 	        test_trunk_bad, fixture_setup, fixture_teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_number_crud, fixture_setup, fixture_teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_number_changes, fixture_setup, fixture_teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_device_crud, fixture_setup, fixture_teardown),
 	    cmocka_unit_test_setup_teardown(
