@@ -101,6 +101,7 @@ struct call {
 	char a_source[64], a_ua[STORE_TEXT_MAX], a_transport[8];
 	int byes;            /* BYE transactions still running */
 	int64_t caller_ext;  /* counted in cl_ext when nonzero */
+	int64_t trunk_id;    /* a carrier's call: its trunk */
 	bool tenant_counted; /* counted in cl_tenant */
 	/* Media: anchored on the relay (NULL: no relay, SDP passed on). */
 	struct anchor *an;         /* released when the call ends */
@@ -763,7 +764,8 @@ cdr_write(struct call *c)
 	snprintf(sc.node, sizeof(sc.node), "%s", c->b->node);
 	snprintf(sc.caller, sizeof(sc.caller), "%s", c->caller);
 	snprintf(sc.callee, sizeof(sc.callee), "%s", c->callee);
-	snprintf(sc.direction, sizeof(sc.direction), "internal");
+	snprintf(sc.direction, sizeof(sc.direction), "%s",
+	    c->trunk_id != 0 ? "inbound" : "internal");
 	sc.start_us = c->start_us;
 	sc.answer_us = c->answer_us;
 	sc.end_us = c->end_us ? c->end_us : util_now_us();
@@ -774,7 +776,9 @@ cdr_write(struct call *c)
 	snprintf(sc.transport, sizeof(sc.transport), "%s", c->a_transport);
 	memset(legs, 0, sizeof(legs));
 	legs[n].leg = 0;
-	snprintf(legs[n].kind, sizeof(legs[n].kind), "caller");
+	snprintf(legs[n].kind, sizeof(legs[n].kind), "%s",
+	    c->trunk_id != 0 ? "trunk" : "caller");
+	legs[n].trunk_id = c->trunk_id;
 	snprintf(legs[n].peer, sizeof(legs[n].peer), "%s", c->a_source);
 	snprintf(
 	    legs[n].transport, sizeof(legs[n].transport), "%s", c->a_transport);
@@ -1349,12 +1353,12 @@ call_limits(struct call *c, struct tp_worker *w, const struct b2bua_caller *cr)
 	char ip[INET6_ADDRSTRLEN], wh[ANCHOR_WHY_MAX + 100];
 	unsigned max = 0;
 
-	if (!climit_take(
-	        &c->b->cl_ext, cr->ext_id, atomic_load(&c->b->max_ext))) {
+	if (cr->ext_id != 0 && !climit_take(&c->b->cl_ext, cr->ext_id,
+	                           atomic_load(&c->b->max_ext))) {
 		scope = "extension";
 		max = atomic_load(&c->b->max_ext);
 	} else {
-		c->caller_ext = cr->ext_id;
+		c->caller_ext = cr->ext_id; /* 0 (a carrier): not counted */
 		if (!climit_take(&c->b->cl_tenant, c->tenant_id,
 		        atomic_load(&c->b->max_tenant))) {
 			scope = "tenant";
@@ -1424,6 +1428,7 @@ b2bua_invite(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 	c->b = b;
 	c->owner = tp_worker_index(w);
 	c->tenant_id = caller->tenant_id;
+	c->trunk_id = caller->trunk_id;
 	snprintf(c->caller, sizeof(c->caller), "%s", caller->number);
 	snprintf(c->callee, sizeof(c->callee), "%s", callee_number);
 	randombytes_buf(u, sizeof(u));

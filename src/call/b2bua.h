@@ -24,6 +24,8 @@ struct b2bua_caller {
 	char number[STORE_EXT_MAX];
 	char domain[STORE_DOMAIN_MAX];
 	bool srtp_optional; /* the caller may offer plain RTP */
+	int64_t trunk_id;   /* a carrier's call to one of our numbers: the
+	                       trunk (ext_id is 0, number the caller's) */
 };
 
 struct b2bua_stats {

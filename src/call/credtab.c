@@ -290,6 +290,25 @@ credtab_domain_put(struct credtab *t, const struct cred_domain *d)
 	return 0;
 }
 
+int
+credtab_domain_of(struct credtab *t, int64_t tenant_id, struct cred_domain *out)
+{
+	const struct dom_node *dn;
+	size_t i;
+	int rc = ENOENT;
+
+	pthread_rwlock_rdlock(&t->lock);
+	for (i = 0; i < DOM_BUCKETS && rc != 0; i++)
+		for (dn = t->dom[i]; dn != NULL; dn = dn->next)
+			if (dn->d.tenant_id == tenant_id) {
+				*out = dn->d;
+				rc = 0;
+				break;
+			}
+	pthread_rwlock_unlock(&t->lock);
+	return rc;
+}
+
 size_t
 credtab_domain_count(struct credtab *t)
 {

@@ -69,6 +69,9 @@ int credtab_lookup(struct credtab *t, const char *number, size_t nlen,
     const char *domain, size_t dlen, struct cred_entry *e,
     struct cred_domain *d);
 int credtab_domain_put(struct credtab *t, const struct cred_domain *d);
+/* The domain entry of tenant_id into *out. Returns 0 or ENOENT. */
+int credtab_domain_of(
+    struct credtab *t, int64_t tenant_id, struct cred_domain *out);
 size_t credtab_domain_count(struct credtab *t);
 
 /* Marks ext_id pinned to TLS in memory (the store learns it from the

@@ -19,6 +19,11 @@
 /* What one worker needs per message, allocated once. */
 struct sipd_worker {
 	struct sip_msg m;
+	/* The request is a call from a carrier to one of our numbers, from
+	 * that number's trunk (set before the guard screens strangers). */
+	bool inbound;
+	struct number_info num;
+	struct trunk_info trunk;
 	struct reg_contact contacts[SIP_CONTACT_MAX];
 	struct scache *sc;
 	char out[SIPD_OUT_MAX];
@@ -34,6 +39,7 @@ struct sipd {
 	struct storew *sw;
 	struct b2bua *b2b;
 	struct guard *guard;
+	struct trunktab *trunks;
 	unsigned char nonce_key[SIPD_NONCE_KEY_LEN];
 	/* Unknown users are checked against these: same work, no match. */
 	char dummy_md5[SIP_DIGEST_MD5_HEX + 1];
@@ -64,6 +70,7 @@ sipd_new(const struct sipd_params *p, struct sipd **out)
 	d->sw = p->sw;
 	d->b2b = p->b2b;
 	d->guard = p->guard;
+	d->trunks = p->trunks;
 	memcpy(d->nonce_key, p->nonce_key, sizeof(d->nonce_key));
 	randombytes_buf(r, sizeof(r));
 	util_hex(r, 16, d->dummy_md5);
@@ -761,6 +768,68 @@ do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 	return respond(sw, f, 200, NULL, sw->hdrs, out, outsize, outlen);
 }
 
+/* Whether m is an INVITE from a carrier: its Request-URI's user is one of
+ * our numbers and f's source lies in that number's trunk (or, for a
+ * number that names none, in a trunk of its tenant). Fills sw->num and
+ * sw->trunk. Anything else, whatever it claims, is challenged as usual
+ * (a carrier has no credentials: a forged one gets 407 and then 403). */
+static bool
+trunk_inbound(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f)
+{
+	const struct sip_msg *m = &sw->m;
+
+	if (d->trunks == NULL || m->method != SIP_METHOD_INVITE ||
+	    m->to.has_tag || m->ruri.user.len == 0 ||
+	    trunktab_number(
+	        d->trunks, m->ruri.user.p, m->ruri.user.len, &sw->num) != 0)
+		return false;
+	if (sw->num.trunk_id != 0)
+		return trunktab_trunk_match(d->trunks, sw->num.trunk_id,
+		           &f->peer, &sw->trunk) == 0;
+	return trunktab_match_tenant(
+	           d->trunks, sw->num.tenant_id, &f->peer, &sw->trunk) == 0;
+}
+
+/* A call from a carrier (trunk_inbound): not challenged; it goes to the
+ * extension the number points to. The caller is the From user as the
+ * carrier sent it (reduced to safe bytes), its leg plain RTP or SRTP. */
+static int
+do_inbound(struct sipd *d, struct tp_worker *w, struct sipd_worker *sw,
+    const struct tp_flow *f, char *buf, size_t len)
+{
+	const struct sip_msg *m = &sw->m;
+	struct b2bua_caller caller;
+	struct cred_domain dom;
+	struct cred_entry ce;
+	int64_t callee_ext = 0;
+	char ip[INET6_ADDRSTRLEN];
+
+	memset(&caller, 0, sizeof(caller));
+	memset(&ce, 0, sizeof(ce));
+	if (credtab_domain_of(d->creds, sw->num.tenant_id, &dom) != 0)
+		return 0; /* the tenant is going: let the carrier retry */
+	if ((credtab_lookup(d->creds, sw->num.ext, strlen(sw->num.ext),
+	         dom.domain, strlen(dom.domain), &ce, NULL) &
+	        2) &&
+	    ce.enabled && ce.tenant_id == sw->num.tenant_id)
+		callee_ext = ce.ext_id;
+	caller.tenant_id = sw->num.tenant_id;
+	caller.trunk_id = sw->trunk.id;
+	if (m->from.uri.user.len > 0)
+		log_safe_copy(caller.number, sizeof(caller.number),
+		    m->from.uri.user.p, m->from.uri.user.len);
+	else
+		snprintf(caller.number, sizeof(caller.number), "anonymous");
+	memcpy(caller.domain, dom.domain, sizeof(caller.domain));
+	caller.srtp_optional = true; /* carriers: RTP, bridged to SRTP */
+	tp_peer_ip(f, ip, sizeof(ip));
+	log_info("call from trunk %s (%s) to %s: extension %s", sw->trunk.name,
+	    ip, sw->num.e164, sw->num.ext);
+	b2bua_invite(d->b2b, w, f, m, buf, len, &caller, callee_ext,
+	    sw->num.ext, callee_ext != 0 && ce.srtp_optional);
+	return 0;
+}
+
 /* INVITE: a new call (authenticated: 407) or a re-INVITE. */
 static int
 do_invite(struct sipd *d, struct tp_worker *w, struct sipd_worker *sw,
@@ -785,6 +854,8 @@ do_invite(struct sipd *d, struct tp_worker *w, struct sipd_worker *sw,
 	}
 	if (b2bua_retransmission(d->b2b, w, m))
 		return 0;
+	if (sw->inbound)
+		return do_inbound(d, w, sw, f, buf, len);
 	tp_peer_ip(f, ip, sizeof(ip));
 	sw->hdrs[0] = '\0';
 	if ((m->from.uri.scheme != SIP_URI_SIP &&
@@ -1148,8 +1219,11 @@ sipd_handle(struct sipd *d, struct tp_worker *w, int widx,
 			b2bua_message(d->b2b, w, f, m, buf, len);
 		return 0;
 	}
-	/* Strangers' requests outside a dialog: the guard looks first. */
-	if (!m->to.has_tag && m->method != SIP_METHOD_CANCEL &&
+	/* A carrier's call to one of our numbers, from its trunk, is no
+	 * stranger's; other requests outside a dialog: the guard looks
+	 * first. */
+	sw->inbound = trunk_inbound(d, sw, f);
+	if (!m->to.has_tag && m->method != SIP_METHOD_CANCEL && !sw->inbound &&
 	    screen(d, sw, f, out, outsize, outlen))
 		return 0;
 	if (m->method == SIP_METHOD_INVITE) {

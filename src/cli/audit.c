@@ -161,6 +161,30 @@ audit_config(struct audit *a, const struct config *cfg)
 		    "keep it at 10 or less (default 5)",
 		    "%u failures are allowed before a ban",
 		    cfg->guard_max_auth_failures);
+	if (!cfg->guard_enabled)
+		audit_add(a, SEV_CRITICAL, "guard.enabled",
+		    "set [guard] enabled = on (off is for measurements)",
+		    "the guard is off: no bans, locks, drops or rate limits");
+	else
+		audit_add(a, SEV_OK, "guard.enabled", NULL,
+		    "the guard bans, locks and rate-limits");
+	if (cfg->guard_nft)
+		audit_add(a, SEV_OK, "guard.nft", NULL,
+		    "bans are dropped by the kernel (nftables)");
+	else
+		audit_add(a, SEV_WARNING, "guard.nft",
+		    "set [guard] nft = on (the daemon started as root)",
+		    "bans are enforced by the daemon only: a banned flood "
+		    "still costs it a lookup per packet");
+	audit_add(a, SEV_OK, "media.relay", NULL,
+	    "media relayed on ports %u-%u; SRTP required unless a tenant or "
+	    "extension allows plain RTP (see tenant.srtp, ext.srtp)",
+	    cfg->media_port_lo, cfg->media_port_hi);
+	if ((unsigned)cfg->media_port_hi - cfg->media_port_lo + 1 < 400)
+		audit_add(a, SEV_WARNING, "media.ports",
+		    "widen [media] ports (each call takes 4 ports)",
+		    "[media] ports %u-%u hold fewer than 100 calls",
+		    cfg->media_port_lo, cfg->media_port_hi);
 }
 
 static void
@@ -310,10 +334,6 @@ cmd_audit(const char *conf, int argc, char **argv)
 		cli_close(&c);
 		return rc;
 	}
-	audit_add(&a, SEV_CRITICAL, "media.srtp",
-	    "arrives with the media relay work (README, Status)",
-	    "this build relays no media: SDP passes through unchanged and "
-	    "SRTP is not enforced yet");
 	if (a.json)
 		cli_json_print(json_pack("{s:o, s:i, s:i, s:i}", "findings",
 		    a.findings, "critical", a.critical, "warning", a.warning,

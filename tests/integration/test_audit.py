@@ -14,12 +14,12 @@ class TestAuditCommand(SwTestCase):
     def test_fresh_deployment(self):
         d = self.deploy()
         r = d.cli("audit")
-        self.assertEqual(r.rc, 1, "a fresh deployment has a critical finding (no SRTP relay yet):\n" + r.describe())
-        self.assertIn("CRITICAL", r.out)
-        self.assertIn("media.srtp", r.out)
-        self.assertRegex(r.out, r"\d+ critical, \d+ warnings, \d+ ok")
+        self.assertEqual(r.rc, 0, "a fresh deployment has no critical finding:\n" + r.describe())
+        self.assertNotIn("CRITICAL", r.out)
+        self.assertIn("media.relay", r.out)
+        self.assertRegex(r.out, r"0 critical, \d+ warnings, \d+ ok")
         r = d.cli("audit", "--json")
-        self.assertEqual(r.rc, 1, r.describe())
+        self.assertEqual(r.rc, 0, r.describe())
         a = r.json()
         self.assertIsInstance(a["findings"], list)
         for f in a["findings"]:
@@ -27,12 +27,14 @@ class TestAuditCommand(SwTestCase):
                 self.assertIsInstance(f.get(k), str, "finding %r: %s" % (f, k))
             self.assertIn(f["severity"], ("ok", "warning", "critical"))
         f = findings(a)
-        self.assertEqual(f["media.srtp"]["severity"], "critical")
+        self.assertEqual(f["media.relay"]["severity"], "ok")
+        self.assertEqual(f["guard.enabled"]["severity"], "ok")
+        self.assertEqual(f["guard.nft"]["severity"], "warning")
         self.assertEqual(f["secret_key"]["severity"], "ok")
         self.assertEqual(f["database"]["severity"], "ok")
         self.assertEqual(f["tls.key"]["severity"], "ok")
         self.assertNotIn("tenant.srtp", f)
-        self.assertGreaterEqual(a["critical"], 1)
+        self.assertEqual(a["critical"], 0)
 
     def test_key_mode_and_srtp(self):
         d = self.deploy(tenant=True)
@@ -66,6 +68,16 @@ class TestAuditCommand(SwTestCase):
         d.ok("ext", "set", "acme", "1001", "srtp=optional")
         f = findings(d.cli("audit", "--json").json())
         self.assertEqual(f["ext.srtp"]["severity"], "warning")
+
+    def test_guard_off_is_critical(self):
+        d = self.deploy()
+        from test_sip_register import conf_set
+        conf_set(d.conf, "guard", "enabled", "off")
+        r = d.cli("audit", "--json")
+        self.assertEqual(r.rc, 1, r.describe())
+        f = findings(r.json())
+        self.assertEqual(f["guard.enabled"]["severity"], "critical")
+        self.assertIn("enabled = on", f["guard.enabled"]["fix"])
 
     def test_plain_sip_and_portal(self):
         d = self.deploy()

@@ -77,6 +77,7 @@ EXTS = {
     "load": "1011",
     "lim_a": "2110",
     "lim_b": "2111",
+    "tr_b": "2201",
 }
 # Extensions that keep the default srtp=required (the tenant is set to
 # optional for SIPp, which does not do SRTP): the baresip phones and the
