@@ -526,7 +526,7 @@ leg_request(struct leg *l, const char *method, const char *ruri, uint32_t cseq,
 
 	local_hostport(&l->flow, hp, sizeof(hp));
 	wr_fmt(&w, "%s %s SIP/2.0\r\n", method, ruri);
-	wr_fmt(&w, "Via: SIP/2.0/%s %s;branch=z9hG4bK%s;rport\r\n",
+	wr_fmt(&w, "Via: SIP/2.0/%s %s;branch=" B2BUA_BRANCH "%s;rport\r\n",
 	    proto_upper(l->flow.proto), hp, branch);
 	wr_fmt(&w, "Max-Forwards: %d\r\n", l->max_fwd);
 	if (l->display[0] != '\0')
@@ -1381,6 +1381,28 @@ call_limits(struct call *c, struct tp_worker *w, const struct b2bua_caller *cr)
 	atomic_fetch_add(&c->b->stats.failed, 1);
 	call_end(c, w, "call-limit");
 	return EBUSY;
+}
+
+bool
+b2bua_looped(const struct tp_flow *f, const struct sip_msg *m)
+{
+	char hp[80];
+	size_t i, plen = strlen(B2BUA_BRANCH);
+
+	local_hostport(f, hp, sizeof(hp));
+	for (i = 0; i < m->nvia; i++) {
+		const struct sip_via *v = &m->via[i];
+		char vhp[80];
+
+		if (v->branch.len <= plen ||
+		    memcmp(v->branch.p, B2BUA_BRANCH, plen) != 0)
+			continue;
+		snprintf(vhp, sizeof(vhp), "%.*s:%u", (int)v->host.len,
+		    v->host.p, v->has_port ? v->port : 5060);
+		if (strcmp(vhp, hp) == 0)
+			return true;
+	}
+	return false;
 }
 
 bool

@@ -61,6 +61,13 @@ void b2bua_invite(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
     const struct sip_msg *m, const char *buf, size_t len,
     const struct b2bua_caller *caller, int64_t callee_ext,
     const char *callee_number, bool callee_srtp_optional);
+/* The branch prefix of the requests we send (RFC 3261's magic cookie and
+ * ours), to know our own requests when they come back. */
+#define B2BUA_BRANCH "z9hG4bKsW"
+
+/* Whether m carries a Via of ours for the address it arrived on: a
+ * request we sent came back (a loop, RFC 3261 16.3: 482). */
+bool b2bua_looped(const struct tp_flow *f, const struct sip_msg *m);
 /* When a call already has this INVITE's Call-ID (a retransmission): the
  * last response is sent again and true returned. */
 bool b2bua_retransmission(

@@ -854,6 +854,8 @@ do_invite(struct sipd *d, struct tp_worker *w, struct sipd_worker *sw,
 	}
 	if (b2bua_retransmission(d->b2b, w, m))
 		return 0;
+	if (b2bua_looped(f, m))
+		return respond(sw, f, 482, NULL, NULL, out, outsize, outlen);
 	if (sw->inbound)
 		return do_inbound(d, w, sw, f, buf, len);
 	tp_peer_ip(f, ip, sizeof(ip));

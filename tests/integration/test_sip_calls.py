@@ -1034,6 +1034,30 @@ class TestCalls(SwTestCase):
         with self.subTest("INVITE retransmitted"):
             self.assertEqual(set(retx) - {100}, {404}, "a retransmitted INVITE got %r, not its 404 again" % retx)
 
+    # -- loops --
+
+    def test_loop_detected(self):
+        """An INVITE that carries one of our own Vias (for the address it
+        arrives on) is a request of ours come back: 482 Loop Detected,
+        before any authentication (RFC 3261 16.3)."""
+        conn = Udp(self.srv.addr)
+        self.conns.append(conn)
+        ours = "SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKsW0011223344556677;rport" % self.srv.port
+        req = raw_invite(conn, "sip:%s@%s" % (EXTS["udp"], TENANT_DOMAIN), "sip:1001@" + TENANT_DOMAIN)
+        req.headers.insert(1, ["Via", ours])
+        conn.send(req)
+        r = final_answer(conn)
+        self.assertIsNotNone(r, "no answer to a looped INVITE")
+        self.assertEqual(r.status, 482, r.raw)
+        ack_for(conn, req, r)
+        # Our branch prefix with another address is no loop: challenged.
+        req = raw_invite(conn, "sip:%s@%s" % (EXTS["udp"], TENANT_DOMAIN), "sip:1001@" + TENANT_DOMAIN)
+        req.headers.insert(1, ["Via", "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKsW0011223344556677"])
+        conn.send(req)
+        r = final_answer(conn)
+        self.assertEqual(r.status, 407, r.raw)
+        ack_for(conn, req, r)
+
     # -- the relay's ports under load --
 
     def test_thousand_calls_leave_no_port(self):
