@@ -221,7 +221,8 @@ enum guard_verdict guard_admit(struct guard *g,
     const struct sockaddr_storage *src, int64_t now_us, uint64_t *report);
 
 /* Fills the fields of p that the [guard] section sets (max_failures,
- * window, ban, allow, enabled, stealth, lock, rate, rate_burst, decoys);
+ * window, ban, allow, deny, enabled, stealth, lock, rate, rate_burst,
+ * decoys; deny wins over allow);
  * leaves ban_max_us, trust_us, offence_keep_us and capacity as they are.
  * p keeps pointers into c: c must outlive guard_new. */
 void guard_params_config(struct guard_params *p, const struct config *c);

@@ -103,6 +103,24 @@ check_defaults(const struct config *c, const char *dir)
 	assert_int_equal(c->guard_ban_us, INT64_C(3600000000));
 	assert_true(c->guard_stealth);
 	assert_int_equal(c->guard_allow_n, 0);
+	/* the keys added later */
+	assert_int_equal(c->media_threads, 1);
+	assert_int_equal(c->media_timeout_us, INT64_C(60000000));
+	assert_int_equal(c->media_allow_n, 0);
+	assert_int_equal(c->portal_allow_n, 0);
+	assert_true(c->guard_enabled);
+	assert_int_equal(c->guard_lock_us, INT64_C(900000000));
+	assert_int_equal(c->guard_decoys_n, 8);
+	assert_string_equal(c->guard_decoys[0], "100");
+	assert_string_equal(c->guard_decoys[2], "admin");
+	assert_string_equal(c->guard_decoys[7], "200");
+	assert_int_equal(c->guard_rate, 200);
+	assert_int_equal(c->guard_rate_burst, 400);
+	assert_false(c->guard_nft);
+	assert_int_equal(c->guard_calls_ext, 10);
+	assert_int_equal(c->guard_calls_tenant, 200);
+	assert_int_equal(c->guard_phones_n, 0);
+	assert_int_equal(c->guard_deny_n, 0);
 }
 
 static void
@@ -518,6 +536,284 @@ test_bad_guard(void **state)
 	run_bad(b, ARRAY_LEN(b));
 }
 
+/* The keys added to [media], [portal] and [guard] later: each at both of
+ * its bounds. */
+static void
+test_new_keys_bounds(void **state)
+{
+	struct config *c;
+
+	(void)state;
+	c = load_ok("[media]\nthreads = 1\ntimeout = 5s\n"
+	            "[guard]\nenabled = off\nlock = 1m\nrate = 0\n"
+	            "rate_burst = 1\nnft = on\ncalls_per_extension = 1\n"
+	            "calls_per_tenant = 1\ndecoys =\n");
+	assert_int_equal(c->media_threads, 1);
+	assert_int_equal(c->media_timeout_us, INT64_C(5000000));
+	assert_false(c->guard_enabled);
+	assert_int_equal(c->guard_lock_us, INT64_C(60000000));
+	assert_int_equal(c->guard_rate, 0);
+	assert_int_equal(c->guard_rate_burst, 1);
+	assert_true(c->guard_nft);
+	assert_int_equal(c->guard_calls_ext, 1);
+	assert_int_equal(c->guard_calls_tenant, 1);
+	assert_int_equal(c->guard_decoys_n, 0);
+	config_free(c);
+
+	c = load_ok("[media]\nthreads = 64\ntimeout = 1d\n"
+	            "[guard]\nenabled = yes\nlock = 1d\nrate = 1000000\n"
+	            "rate_burst = 1000000\nnft = off\n"
+	            "calls_per_extension = 1000\ncalls_per_tenant = 100000\n"
+	            "decoys = 9, x.y_z-+, ADMIN\n");
+	assert_int_equal(c->media_threads, 64);
+	assert_int_equal(c->media_timeout_us, INT64_C(86400000000));
+	assert_true(c->guard_enabled);
+	assert_int_equal(c->guard_lock_us, INT64_C(86400000000));
+	assert_int_equal(c->guard_rate, 1000000);
+	assert_int_equal(c->guard_rate_burst, 1000000);
+	assert_false(c->guard_nft);
+	assert_int_equal(c->guard_calls_ext, 1000);
+	assert_int_equal(c->guard_calls_tenant, 100000);
+	assert_int_equal(c->guard_decoys_n, 3);
+	assert_string_equal(c->guard_decoys[0], "9");
+	assert_string_equal(c->guard_decoys[1], "x.y_z-+");
+	assert_string_equal(c->guard_decoys[2], "ADMIN"); /* case kept */
+	config_free(c);
+
+	/* the same bounds in other units */
+	c = load_ok("[media]\ntimeout = 86400s\n[guard]\nlock = 1440m\n"
+	            "enabled = true\nnft = yes\n");
+	assert_int_equal(c->media_timeout_us, INT64_C(86400000000));
+	assert_int_equal(c->guard_lock_us, INT64_C(86400000000));
+	assert_true(c->guard_enabled);
+	assert_true(c->guard_nft);
+	config_free(c);
+	c = load_ok("[media]\ntimeout = 24h\n[guard]\nlock = 60s\n"
+	            "enabled = false\nnft = no\n");
+	assert_int_equal(c->media_timeout_us, INT64_C(86400000000));
+	assert_int_equal(c->guard_lock_us, INT64_C(60000000));
+	assert_false(c->guard_enabled);
+	assert_false(c->guard_nft);
+	config_free(c);
+}
+
+/* [guard] decoys: CONFIG_DECOYS_MAX names of CONFIG_DECOY_LEN bytes, no
+ * more. */
+static void
+test_decoys_limits(void **state)
+{
+	char text[CONFIG_LINE_MAX], want[256];
+	struct config *c;
+	size_t i, k;
+
+	(void)state;
+	i = (size_t)snprintf(text, sizeof(text), "[guard]\ndecoys = ");
+	for (k = 0; k < CONFIG_DECOYS_MAX; k++)
+		i +=
+		    (size_t)snprintf(text + i, sizeof(text) - i, "%s%02zu%.30s",
+		        k ? "," : "", k, "abcdefghijklmnopqrstuvwxyzABCD");
+	assert_true(i + 64 < sizeof(text));
+	c = load_ok(text);
+	assert_int_equal(c->guard_decoys_n, CONFIG_DECOYS_MAX);
+	assert_int_equal(strlen(c->guard_decoys[31]), CONFIG_DECOY_LEN);
+	assert_string_equal(
+	    c->guard_decoys[31], "31abcdefghijklmnopqrstuvwxyzABCD");
+	config_free(c);
+	snprintf(text + i, sizeof(text) - i, ",x\n");
+	load_bad(text, "sw.conf:2: [guard] decoys: more than 32 names");
+
+	/* one name of CONFIG_DECOY_LEN + 1 bytes */
+	snprintf(text, sizeof(text), "[guard]\ndecoys = a, %033d\n", 0);
+	snprintf(want, sizeof(want),
+	    "sw.conf:2: [guard] decoys: \"%033d\" is not a user name (1..32 "
+	    "letters, digits, . _ - +)",
+	    0);
+	load_bad(text, want);
+}
+
+/* The CIDR lists other than [guard] allow: [media] allow, [portal] allow,
+ * [guard] phones and [guard] deny. */
+static void
+test_cidr_lists(void **state)
+{
+	struct config *c;
+	char buf[CONFIG_ADDR_STRLEN];
+
+	(void)state;
+	/* one key name in three sections: three keys */
+	c = load_ok("[media]\nallow = 203.0.113.0/24, 2001:db8:1::/48\n"
+	            "[portal]\nallow = 198.51.100.7, ::1\n"
+	            "[guard]\nallow = 10.0.0.0/8\n"
+	            "phones = 192.0.2.0/24,10.0.0.0/8 , fd00::/8\n"
+	            "deny = 198.51.100.0/24, 2001:db8:bad::/48, 192.0.2.66, "
+	            "128.0.0.0/1, 8000::/1\n");
+	assert_int_equal(c->media_allow_n, 2);
+	assert_string_equal(
+	    config_cidr_fmt(&c->media_allow[0], buf, sizeof(buf)),
+	    "203.0.113.0/24");
+	assert_string_equal(
+	    config_cidr_fmt(&c->media_allow[1], buf, sizeof(buf)),
+	    "2001:db8:1::/48");
+	assert_int_equal(c->portal_allow_n, 2);
+	assert_string_equal(
+	    config_cidr_fmt(&c->portal_allow[0], buf, sizeof(buf)),
+	    "198.51.100.7/32");
+	assert_string_equal(
+	    config_cidr_fmt(&c->portal_allow[1], buf, sizeof(buf)), "::1/128");
+	assert_int_equal(c->guard_allow_n, 1);
+	assert_int_equal(c->guard_phones_n, 3);
+	assert_string_equal(
+	    config_cidr_fmt(&c->guard_phones[1], buf, sizeof(buf)),
+	    "10.0.0.0/8");
+	assert_string_equal(
+	    config_cidr_fmt(&c->guard_phones[2], buf, sizeof(buf)), "fd00::/8");
+	assert_int_equal(c->guard_deny_n, 5);
+	assert_string_equal(
+	    config_cidr_fmt(&c->guard_deny[1], buf, sizeof(buf)),
+	    "2001:db8:bad::/48");
+	assert_string_equal(
+	    config_cidr_fmt(&c->guard_deny[2], buf, sizeof(buf)),
+	    "192.0.2.66/32");
+	assert_string_equal(
+	    config_cidr_fmt(&c->guard_deny[4], buf, sizeof(buf)), "8000::/1");
+	config_free(c);
+
+	/* only deny refuses /0: the others take every address */
+	c = load_ok("[media]\nallow = 0.0.0.0/0\n[portal]\nallow = ::/0\n"
+	            "[guard]\nphones = 0.0.0.0/0, ::/0\n");
+	assert_int_equal(c->media_allow_n, 1);
+	assert_int_equal(c->media_allow[0].prefix, 0);
+	assert_int_equal(c->portal_allow_n, 1);
+	assert_int_equal(c->guard_phones_n, 2);
+	config_free(c);
+
+	/* empty lists */
+	c = load_ok("[media]\nallow =\n[portal]\nallow = ; none\n[guard]\n"
+	            "phones =\ndeny =\n");
+	assert_int_equal(c->media_allow_n, 0);
+	assert_int_equal(c->portal_allow_n, 0);
+	assert_int_equal(c->guard_phones_n, 0);
+	assert_int_equal(c->guard_deny_n, 0);
+	config_free(c);
+}
+
+static void
+test_bad_new_keys(void **state)
+{
+	static const struct bad b[] = {
+	    /* [media] threads: 1..64 */
+	    {"[media]\nthreads = 0\n",
+	        "sw.conf:2: [media] threads: \"0\" is out of range (1..64)"},
+	    {"[media]\nthreads = 65\n",
+	        "sw.conf:2: [media] threads: \"65\" is out of range (1..64)"},
+	    {"[media]\nthreads = four\n",
+	        "sw.conf:2: [media] threads: \"four\" is not a number"},
+	    /* [media] timeout: 5s..1d */
+	    {"[media]\nports = 10000-20000\n\ntimeout = 4s\n",
+	        "sw.conf:4: [media] timeout: \"4s\" is out of range (5s..1d)"},
+	    {"[media]\ntimeout = 2d\n",
+	        "sw.conf:2: [media] timeout: \"2d\" is out of range (5s..1d)"},
+	    {"[media]\ntimeout = 86401s\n",
+	        "sw.conf:2: [media] timeout: \"86401s\" is out of range "
+	        "(5s..1d)"},
+	    {"[media]\ntimeout = 60\n",
+	        "sw.conf:2: [media] timeout: \"60\" is not a duration (use "
+	        "30s, 5m, 1h, 7d)"},
+	    /* the CIDR lists */
+	    {"[media]\nallow = 10.0.0.1/8\n",
+	        "sw.conf:2: [media] allow: \"10.0.0.1/8\" has host bits set "
+	        "(did you mean 10.0.0.0/8?)"},
+	    {"[portal]\nallow = portal.example.org\n",
+	        "sw.conf:2: [portal] allow: \"portal.example.org\" is not a "
+	        "CIDR (use 192.0.2.0/24 or 2001:db8::/32)"},
+	    {"[portal]\nallow = ::1/129\n",
+	        "sw.conf:2: [portal] allow: \"::1/129\": the prefix length "
+	        "must be 0..128"},
+	    {"[guard]\nphones = 192.0.2.0/24, 192.0.2.0/24\n",
+	        "sw.conf:2: [guard] phones: \"192.0.2.0/24\" is listed twice"},
+	    {"[guard]\nphones = 192.0.2.0/24,\n",
+	        "sw.conf:2: [guard] phones: empty entry in the list"},
+	    {"[guard]\ndeny = 0.0.0.0/0\n",
+	        "sw.conf:2: [guard] deny: 0.0.0.0/0 would match every "
+	        "address"},
+	    {"[guard]\ndeny = 192.0.2.1, ::/0\n",
+	        "sw.conf:2: [guard] deny: ::/0 would match every address"},
+	    {"[guard]\ndeny = 1.2.3.4/0\n",
+	        "sw.conf:2: [guard] deny: \"1.2.3.4/0\" has host bits set "
+	        "(did you mean 0.0.0.0/0?)"},
+	    {"[guard]\ndeny = 10.0.0.0/33\n",
+	        "sw.conf:2: [guard] deny: \"10.0.0.0/33\": the prefix length "
+	        "must be 0..32"},
+	    /* [guard] enabled, nft: on/off */
+	    {"[guard]\nenabled = maybe\n",
+	        "sw.conf:2: [guard] enabled: \"maybe\" is not on, off, yes, "
+	        "no, true or false"},
+	    {"[guard]\nnft = 1\n", "sw.conf:2: [guard] nft: \"1\" is not on, "
+	                           "off, yes, no, true or false"},
+	    {"[guard]\nnft = ON\n", "sw.conf:2: [guard] nft: \"ON\" is not "
+	                            "on, off, yes, no, true or false"},
+	    /* [guard] lock: 1m..1d */
+	    {"[guard]\nlock = 59s\n",
+	        "sw.conf:2: [guard] lock: \"59s\" is out of range (1m..1d)"},
+	    {"[guard]\nlock = 25h\n",
+	        "sw.conf:2: [guard] lock: \"25h\" is out of range (1m..1d)"},
+	    {"[guard]\nlock = 15\n", "sw.conf:2: [guard] lock: \"15\" is not "
+	                             "a duration (use 30s, 5m, 1h, 7d)"},
+	    /* [guard] decoys */
+	    {"[guard]\ndecoys = 100, a b\n",
+	        "sw.conf:2: [guard] decoys: \"a b\" is not a user name (1..32 "
+	        "letters, digits, . _ - +)"},
+	    {"[guard]\ndecoys = sip:100\n",
+	        "sw.conf:2: [guard] decoys: \"sip:100\" is not a user name "
+	        "(1..32 letters, digits, . _ - +)"},
+	    {"[guard]\ndecoys = admin,ADMIN\n",
+	        "sw.conf:2: [guard] decoys: \"ADMIN\" is listed twice"},
+	    {"[guard]\ndecoys = x,,y\n",
+	        "sw.conf:2: [guard] decoys: empty entry in the list"},
+	    /* [guard] rate: 0..1000000; rate_burst: 1..1000000 */
+	    {"[guard]\nrate = 1000001\n",
+	        "sw.conf:2: [guard] rate: \"1000001\" is out of range "
+	        "(0..1000000)"},
+	    {"[guard]\nrate = -1\n",
+	        "sw.conf:2: [guard] rate: \"-1\" is not a number"},
+	    {"[guard]\nrate_burst = 0\n",
+	        "sw.conf:2: [guard] rate_burst: \"0\" is out of range "
+	        "(1..1000000)"},
+	    {"[guard]\nrate_burst = 1000001\n",
+	        "sw.conf:2: [guard] rate_burst: \"1000001\" is out of range "
+	        "(1..1000000)"},
+	    /* [guard] calls_per_extension: 1..1000 */
+	    {"[guard]\ncalls_per_extension = 0\n",
+	        "sw.conf:2: [guard] calls_per_extension: \"0\" is out of range "
+	        "(1..1000)"},
+	    {"[guard]\ncalls_per_extension = 1001\n",
+	        "sw.conf:2: [guard] calls_per_extension: \"1001\" is out of "
+	        "range (1..1000)"},
+	    /* [guard] calls_per_tenant: 1..100000 */
+	    {"[guard]\ncalls_per_tenant = 0\n",
+	        "sw.conf:2: [guard] calls_per_tenant: \"0\" is out of range "
+	        "(1..100000)"},
+	    {"[guard]\ncalls_per_tenant = 100001\n",
+	        "sw.conf:2: [guard] calls_per_tenant: \"100001\" is out of "
+	        "range (1..100000)"},
+	    {"[guard]\ncalls_per_tenant = 1e3\n",
+	        "sw.conf:2: [guard] calls_per_tenant: \"1e3\" is not a "
+	        "number"},
+	    /* each key in its own section only */
+	    {"[guard]\nthreads = 4\n",
+	        "sw.conf:2: [guard] unknown key \"threads\""},
+	    {"[media]\nphones = 10.0.0.0/8\n",
+	        "sw.conf:2: [media] unknown key \"phones\""},
+	    {"[portal]\ndeny = 10.0.0.0/8\n",
+	        "sw.conf:2: [portal] unknown key \"deny\""},
+	    {"[guard]\nnft = on\nnft = off\n",
+	        "sw.conf:3: [guard] nft: duplicate key (also on line 2)"},
+	};
+
+	(void)state;
+	run_bad(b, ARRAY_LEN(b));
+}
+
 static void
 test_bad_structure(void **state)
 {
@@ -826,7 +1122,9 @@ test_default_text_roundtrip(void **state)
 	static const char *keys[] = {"user", "node", "secret_key", "log_level",
 	    "tls", "tcp", "udp", "advertise", "workers", "cert", "key", "ports",
 	    "ng", "url", "listen", "max_auth_failures", "window", "ban",
-	    "stealth", "allow"};
+	    "stealth", "allow", "threads", "timeout", "enabled", "lock",
+	    "decoys", "rate", "rate_burst", "nft", "calls_per_extension",
+	    "calls_per_tenant", "phones", "deny"};
 	struct config *c;
 	char *text;
 	size_t i;
@@ -841,6 +1139,17 @@ test_default_text_roundtrip(void **state)
 		assert_non_null(strstr(text, pat));
 	}
 	assert_non_null(strstr(text, "\n; "));
+	/* allow in [media], [portal] and [guard] */
+	{
+		const char *p = text;
+		int n = 0;
+
+		while ((p = strstr(p, "\nallow =")) != NULL) {
+			n++;
+			p++;
+		}
+		assert_int_equal(n, 3);
+	}
 	c = load_ok(text);
 	check_defaults(c, DIR);
 	config_free(c);
@@ -980,6 +1289,10 @@ main(void)
 	    cmocka_unit_test(test_bad_sip),
 	    cmocka_unit_test(test_bad_media_store_portal),
 	    cmocka_unit_test(test_bad_guard),
+	    cmocka_unit_test(test_new_keys_bounds),
+	    cmocka_unit_test(test_decoys_limits),
+	    cmocka_unit_test(test_cidr_lists),
+	    cmocka_unit_test(test_bad_new_keys),
 	    cmocka_unit_test(test_bad_structure),
 	    cmocka_unit_test(test_listeners_ok),
 	    cmocka_unit_test(test_paths),

@@ -905,6 +905,102 @@ test_params_config(void **state)
 	}
 }
 
+/* [guard] deny: a source inside a denied network is dropped as banned
+ * before its token bucket, without being banned; others pass. */
+static void
+test_deny(void **state)
+{
+	static const char text[] =
+	    "[guard]\ndeny = 192.0.2.0/24, 2001:db8:bad::/48\nrate = 1\n"
+	    "rate_burst = 1\n";
+	struct config_cidr deny[CONFIG_CIDR_MAX];
+	struct guard_params p = params();
+	struct sockaddr_storage d4 = addr("198.51.100.7"),
+	                        mapped = addr("::ffff:198.51.100.7"),
+	                        d6a = addr("2001:db8:bad::1"),
+	                        d6b = addr("2001:db8:bad:ffff:1:2:3:4"),
+	                        v4next = addr("198.51.100.8"),
+	                        v6below = addr("2001:db8:bac:ffff::1"),
+	                        v6above = addr("2001:db8:bae::1"),
+	                        other = addr("10.0.0.1");
+	const struct sockaddr_storage *denied[] = {&d4, &mapped, &d6a, &d6b},
+	                              *passed[] = {
+	                                  &v4next, &v6below, &v6above, &other};
+	struct config *c = NULL;
+	struct guard *g;
+	char why[128], err[256];
+	size_t n = 0, i;
+	int64_t t = 1000 * SEC;
+	int k;
+
+	(void)state;
+	assert_int_equal(config_cidrs_parse("198.51.100.7, 2001:db8:bad::/48",
+	                     deny, CONFIG_CIDR_MAX, &n, why, sizeof(why)),
+	    0);
+	assert_int_equal(n, 2);
+	p.deny = deny;
+	p.deny_n = n;
+	g = guard_make(&p);
+	memset(deny, 0, sizeof(deny)); /* the guard keeps a copy */
+	for (k = 0; k < 3; k++) {
+		for (i = 0; i < ARRAY_LEN(denied); i++)
+			assert_int_equal(
+			    guard_admit(g, denied[i], t, NULL), GUARD_BANNED);
+		for (i = 0; i < ARRAY_LEN(passed); i++)
+			assert_int_equal(
+			    guard_admit(g, passed[i], t, NULL), GUARD_PASS);
+	}
+	/* denied is not banned: nothing to list or lift */
+	assert_false(guard_is_banned(g, &d4, t));
+	assert_int_equal(guard_unban(g, &d4), ENOENT);
+	assert_int_equal(
+	    guard_admit(g, &d4, t + 3600 * SEC, NULL), GUARD_BANNED);
+	guard_free(g);
+
+	/* [guard] enabled = off: everything passes, denied sources too */
+	p.disabled = true;
+	assert_int_equal(config_cidrs_parse("198.51.100.7, 2001:db8:bad::/48",
+	                     deny, CONFIG_CIDR_MAX, &n, why, sizeof(why)),
+	    0);
+	g = guard_make(&p);
+	for (i = 0; i < ARRAY_LEN(denied); i++)
+		assert_int_equal(
+		    guard_admit(g, denied[i], t, NULL), GUARD_PASS);
+	for (i = 0; i < ARRAY_LEN(passed); i++)
+		assert_int_equal(
+		    guard_admit(g, passed[i], t, NULL), GUARD_PASS);
+	guard_free(g);
+
+	/* a deny list without its entries is refused */
+	p = params();
+	p.deny_n = 1;
+	g = NULL;
+	assert_int_equal(guard_new(&p, &g), EINVAL);
+	p.deny = deny;
+	p.deny_n = CONFIG_CIDR_MAX + 1;
+	assert_int_equal(guard_new(&p, &g), EINVAL);
+	assert_null(g);
+
+	/* from the config file; denied sources never reach their bucket */
+	assert_int_equal(config_load_string(text, sizeof(text) - 1, "/tmp",
+	                     "sw.conf", &c, err, sizeof(err)),
+	    0);
+	p = params();
+	p.ban_max_us = 30 * 86400 * SEC; /* the file's ban is 1h */
+	guard_params_config(&p, c);
+	assert_int_equal(p.deny_n, 2);
+	g = guard_make(&p);
+	config_free(c);
+	d4 = addr("192.0.2.200");
+	for (k = 0; k < 5; k++) {
+		assert_int_equal(guard_admit(g, &d4, t, NULL), GUARD_BANNED);
+		assert_int_equal(guard_admit(g, &d6b, t, NULL), GUARD_BANNED);
+	}
+	assert_int_equal(guard_admit(g, &other, t, NULL), GUARD_PASS);
+	assert_int_equal(guard_admit(g, &other, t, NULL), GUARD_RATE_LIMITED);
+	guard_free(g);
+}
+
 int
 main(void)
 {
@@ -931,6 +1027,7 @@ main(void)
 	    cmocka_unit_test(test_rate_limit),
 	    cmocka_unit_test(test_disabled),
 	    cmocka_unit_test(test_params_config),
+	    cmocka_unit_test(test_deny),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
