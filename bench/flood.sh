@@ -37,7 +37,7 @@
 # the daemon and its children, /proc) over the flood minus the idle
 # daemon's over as long, divided by the packets.
 #
-# Usage: bench/flood.sh   (from anywhere; root; about 7 minutes)
+# Usage: bench/flood.sh   (from anywhere; root; about 8 minutes)
 # Env: FLOOD_PORT (25060) FLOOD_T (10 s per window) FLOOD_REPS (3)
 #      FLOOD_ATTACKERS (8) FLOOD_UNBANNED_PPS (10000: attack REGISTER
 #      requests/s offered, all attackers together, not yet banned)
