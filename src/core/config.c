@@ -174,6 +174,14 @@ static const struct cfg_key cfg_keys[] = {
         "on: bans also go into an nftables set the kernel drops (the daemon "
         "must start as root; a root supervisor keeps that one right)",
         CFG_BOOL, CFG_OFF(guard_nft), 0, 0, 0},
+    {"guard", "conn_rate", "50",
+        "new TCP/TLS connections per second per source, 0..100000; 0 = no "
+        "limit",
+        CFG_UINT, CFG_OFF(guard_conn_rate), 0, 100000, 0},
+    {"guard", "conn_burst", "400",
+        "new connections a source may open at once above conn_rate, "
+        "1..100000",
+        CFG_UINT, CFG_OFF(guard_conn_burst), 1, 100000, 0},
     {"guard", "calls_per_extension", "10",
         "calls an extension may have up at once as the caller, 1..1000",
         CFG_UINT, CFG_OFF(guard_calls_ext), 1, 1000, 0},

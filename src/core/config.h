@@ -89,9 +89,10 @@ struct config {
 	bool guard_enabled;    /* off: the guard counts and drops nothing */
 	int64_t guard_lock_us; /* extension lock length */
 	unsigned guard_rate, guard_rate_burst; /* per source; rate 0: none */
-	bool guard_nft;                        /* bans mirrored into nftables */
-	unsigned guard_calls_ext;              /* concurrent calls per caller */
-	unsigned guard_calls_tenant;           /* concurrent calls per tenant */
+	unsigned guard_conn_rate, guard_conn_burst; /* new conns per source */
+	bool guard_nft;              /* bans mirrored into nftables */
+	unsigned guard_calls_ext;    /* concurrent calls per caller */
+	unsigned guard_calls_tenant; /* concurrent calls per tenant */
 	size_t guard_decoys_n;
 	char guard_decoys[CONFIG_DECOYS_MAX][CONFIG_DECOY_LEN + 1];
 	size_t guard_allow_n;

@@ -105,7 +105,12 @@ struct tp_worker {
 struct src_count {
 	unsigned char addr[16];
 	int family;
-	unsigned n;
+	unsigned n; /* connections open */
+	/* New connections: a token bucket ([guard] conn_rate per second,
+	 * conn_burst at once), kept while it refills. */
+	double tokens;
+	int64_t refill_us, report_us;
+	uint64_t refused;
 	struct src_count *next;
 };
 
@@ -128,6 +133,8 @@ struct transport {
 	/* [guard] allow: exempt from the per-source connection cap. */
 	struct config_cidr allow[CONFIG_CIDR_MAX];
 	size_t nallow;
+	unsigned conn_rate, conn_burst; /* 0: no rate */
+	size_t nsrcs;                   /* entries in srcs */
 	struct {
 		atomic_uint_fast64_t udp_rx, stream_rx, tx, conns_total,
 		    conns_refused, tls_handshake_fail, frames_bad, idle_closed;
@@ -485,6 +492,10 @@ transport_new(const struct config *cfg, unsigned nworkers,
 	t->nw = nworkers;
 	memcpy(t->allow, cfg->guard_allow, sizeof(t->allow));
 	t->nallow = cfg->guard_allow_n;
+	if (cfg->guard_enabled) {
+		t->conn_rate = cfg->guard_conn_rate;
+		t->conn_burst = cfg->guard_conn_burst;
+	}
 	for (i = 0; i < TP_LISTEN_MAX; i++)
 		t->ls[i].l.fd = -1;
 	if ((rc = listeners_add(t, &cfg->sip_udp, TP_UDP, err, errsize)) ||
@@ -565,7 +576,30 @@ src_key(const struct sockaddr_storage *ss, unsigned char addr[16], int *fam)
 	return h % SRC_BUCKETS;
 }
 
-/* Counts a new connection from ss; false when over a limit. */
+/* Frees the entries of chain h that hold no connection and whose bucket
+ * is full again. Called with t->lock held. */
+static void
+src_sweep(struct transport *t, size_t h, int64_t now)
+{
+	struct src_count **pp = &t->srcs[h], *c;
+
+	while ((c = *pp) != NULL) {
+		if (c->n == 0 && (t->conn_rate == 0 ||
+		                     c->tokens + (double)(now - c->refill_us) *
+		                                     t->conn_rate / 1e6 >=
+		                         t->conn_burst)) {
+			*pp = c->next;
+			free(c);
+			t->nsrcs--;
+		} else {
+			pp = &c->next;
+		}
+	}
+}
+
+/* Counts a new connection from ss; false when over a limit: connections
+ * open per source and in total, new connections per second per source
+ * ([guard] conn_rate, conn_burst; [guard] allow is exempt). */
 static bool
 src_acquire(struct transport *t, const struct sockaddr_storage *ss)
 {
@@ -574,6 +608,7 @@ src_acquire(struct transport *t, const struct sockaddr_storage *ss)
 	size_t h = src_key(ss, a, &fam);
 	struct src_count *c;
 	bool ok = false;
+	int64_t now = util_now_us();
 
 	if (atomic_load(&t->nconns) >= TP_CONN_MAX)
 		return false;
@@ -584,18 +619,44 @@ src_acquire(struct transport *t, const struct sockaddr_storage *ss)
 			return true;
 		}
 	pthread_mutex_lock(&t->lock);
+	src_sweep(t, h, now);
 	for (c = t->srcs[h]; c != NULL; c = c->next)
 		if (c->family == fam && memcmp(c->addr, a, 16) == 0)
 			break;
-	if (c == NULL && (c = calloc(1, sizeof(*c))) != NULL) {
+	if (c == NULL && t->nsrcs < TP_SRCS_MAX &&
+	    (c = calloc(1, sizeof(*c))) != NULL) {
 		memcpy(c->addr, a, 16);
 		c->family = fam;
+		c->tokens = t->conn_burst;
+		c->refill_us = now;
 		c->next = t->srcs[h];
 		t->srcs[h] = c;
+		t->nsrcs++;
 	}
-	if (c != NULL && c->n < TP_CONN_PER_SOURCE) {
+	if (c != NULL && t->conn_rate > 0) {
+		c->tokens += (double)(now - c->refill_us) * t->conn_rate / 1e6;
+		if (c->tokens > t->conn_burst)
+			c->tokens = t->conn_burst;
+		c->refill_us = now;
+	}
+	if (c != NULL && c->n < TP_CONN_PER_SOURCE &&
+	    (t->conn_rate == 0 || c->tokens >= 1.0)) {
 		c->n++;
+		if (t->conn_rate > 0)
+			c->tokens -= 1.0;
 		ok = true;
+	} else if (c != NULL && t->conn_rate > 0 && c->tokens < 1.0) {
+		c->refused++;
+		if (now - c->report_us >= 1000000) {
+			char ip[INET6_ADDRSTRLEN];
+
+			c->report_us = now;
+			inet_ntop(fam, a, ip, sizeof(ip));
+			log_warn("security: rate-limit src=%s kind=connections "
+			         "dropped=%llu",
+			    ip, (unsigned long long)c->refused);
+			c->refused = 0;
+		}
 	}
 	pthread_mutex_unlock(&t->lock);
 	if (ok)
@@ -621,9 +682,11 @@ src_release(struct transport *t, const struct sockaddr_storage *ss)
 	pthread_mutex_lock(&t->lock);
 	for (pp = &t->srcs[h]; (c = *pp) != NULL; pp = &c->next)
 		if (c->family == fam && memcmp(c->addr, a, 16) == 0) {
-			if (--c->n == 0) {
+			/* Kept while its bucket refills (src_sweep). */
+			if (--c->n == 0 && t->conn_rate == 0) {
 				*pp = c->next;
 				free(c);
+				t->nsrcs--;
 			}
 			break;
 		}

@@ -26,6 +26,7 @@ enum {
 	TP_RXBUF_MIN = 4096,     /* a stream's buffer to start with */
 	TP_CONN_MAX = 65536,     /* connections per node */
 	TP_CONN_PER_SOURCE = 64, /* connections per source address */
+	TP_SRCS_MAX = 1 << 20,   /* sources followed (connections, rates) */
 	TP_IDLE_S = 300,         /* idle TCP/TLS connection closes */
 	TP_HANDSHAKE_S = 10,     /* TLS handshake and first message */
 	TP_HEADER_S = 30,        /* a started message must complete */
