@@ -37,8 +37,9 @@ extension. A baresip account line (in ~/.baresip/accounts) for extension 1001:
   <sip:1001@$DOMAIN;transport=tls>;auth_pass=PASSWORD;outbound="sip:127.0.0.1:5061;transport=tls";mediaenc=srtp-mand
 
 Status: phones register over TLS (and UDP/TCP when opened in the config)
-and call each other (extension to extension); the SRTP media relay and the
-admin portal are not in this build yet (README, Status). Starting the
-daemon (Ctrl-C stops):
+and call each other (extension to extension) with SRTP media relayed by
+this server (a key per leg; a plain-RTP offer gets 488); the admin portal
+is not in this build yet (README, Status). Starting the daemon (Ctrl-C
+stops):
 MSG
 exec $B -c "$CONF" serve
