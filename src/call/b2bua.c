@@ -31,6 +31,7 @@ enum {
 	B_ID_MAX = 128,
 	B_URI_MAX = 512,
 	B_SDP_MAX = 8192,
+	B_ENDED_RING = 4096, /* dialogs remembered after their end */
 	CL_BUCKETS = 1024,
 	B_CALLS_EXT = 10,     /* [guard] calls_per_extension default */
 	B_CALLS_TENANT = 200, /* [guard] calls_per_tenant default */
@@ -129,6 +130,11 @@ struct call {
 
 struct bworker {
 	struct leg *hash[BW_BUCKETS];
+	/* Dialogs that ended lately (a hash of their Call-ID and when): a
+	 * BYE retransmitted after the call is gone gets 200 again. */
+	uint64_t ended[B_ENDED_RING];
+	int64_t ended_us[B_ENDED_RING];
+	unsigned ended_pos;
 	struct sip_msg m2; /* a stored request, parsed again */
 	char out[B_MSG_MAX];
 	char sdp[B_SDP_MAX]; /* an SDP we write */
@@ -812,11 +818,38 @@ cdr_write(struct call *c)
 	storew_call_put(c->b->sw, &sc, legs, n);
 }
 
+static uint64_t
+id_hash(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+	return h | 1; /* 0 marks an empty slot */
+}
+
 static void
 leg_free(struct bworker *bw, struct tp_worker *w, struct leg *l)
 {
 	leg_txn_done(w, l);
 	leg_hash_del(bw, l);
+	bw->ended[bw->ended_pos] = id_hash(l->call_id, strlen(l->call_id));
+	bw->ended_us[bw->ended_pos] = util_now_us();
+	bw->ended_pos = (bw->ended_pos + 1) % B_ENDED_RING;
+}
+
+bool
+b2bua_ended_lately(struct b2bua *b, struct tp_worker *w, struct sv call_id)
+{
+	struct bworker *bw = bw_of(b, w);
+	uint64_t h = id_hash(call_id.p, call_id.len);
+	int64_t since = util_now_us() - (int64_t)TIMER_64T1 * 1000;
+	size_t i;
+
+	for (i = 0; i < B_ENDED_RING; i++)
+		if (bw->ended[i] == h && bw->ended_us[i] >= since)
+			return true;
+	return false;
 }
 
 /* Frees a call now: its record, its legs, its timers. */

@@ -77,6 +77,11 @@ bool b2bua_retransmission(
  * caller answers 481 to a request). */
 int b2bua_message(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
     const struct sip_msg *m, const char *buf, size_t len);
+/* Whether a dialog with this Call-ID ended in worker w within the last
+ * 32 s (64*T1): a BYE retransmitted after its call is gone is answered
+ * 200 again, not 481. */
+bool b2bua_ended_lately(
+    struct b2bua *b, struct tp_worker *w, struct sv call_id);
 /* A TCP/TLS connection closed: calls that used it end (BYE the other
  * side). Runs in each worker (posted). */
 void b2bua_conn_closed(

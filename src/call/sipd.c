@@ -1237,10 +1237,13 @@ sipd_handle(struct sipd *d, struct tp_worker *w, int widx,
 	if (calls && (m->method == SIP_METHOD_CANCEL ||
 	                 (m->to.has_tag && m->method != SIP_METHOD_REGISTER &&
 	                     m->method != SIP_METHOD_OPTIONS))) {
-		if (b2bua_message(d->b2b, w, f, m, buf, len) == ENOENT)
+		if (b2bua_message(d->b2b, w, f, m, buf, len) != ENOENT)
+			return 0;
+		if (m->method == SIP_METHOD_BYE &&
+		    b2bua_ended_lately(d->b2b, w, m->call_id))
 			return respond(
-			    sw, f, 481, NULL, NULL, out, outsize, outlen);
-		return 0;
+			    sw, f, 200, NULL, NULL, out, outsize, outlen);
+		return respond(sw, f, 481, NULL, NULL, out, outsize, outlen);
 	}
 	/* A retransmission over UDP gets the answer it got before. */
 	if (f->proto == TP_UDP && m->nvia > 0) {

@@ -110,6 +110,16 @@ class TestTrunkCalls(SwTestCase):
         self.assertEqual([l["kind"] for l in c["legs"]], ["trunk", "callee"], c["legs"])
         (trunk_id,) = self.srv.d.query("SELECT trunk_id FROM call_legs WHERE call_id = ? AND leg = 0", (c["id"],))[0]
         self.assertIsNotNone(trunk_id)
+        # The call is gone; our BYE retransmitted (its 200 "lost") gets
+        # 200 again, a BYE for a dialog that never was gets 481.
+        conn.drain(0.3)
+        bye = Request("BYE", req.ruri, h)
+        for call_id, want in ((req.get("Call-ID"), 200), (new_call_id(), 481)):
+            bye.set("Call-ID", call_id)
+            bye.set("Via", conn.via())
+            r = conn.exchange(bye.bytes())
+            self.assertIsNotNone(r, "no answer to a late BYE")
+            self.assertEqual(r.status, want, r.raw)
 
     def test_not_from_the_trunk_is_challenged(self):
         # Another source claiming the same call.
