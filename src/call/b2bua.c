@@ -341,6 +341,34 @@ sv_copy(struct sv v, char *buf, size_t size)
 	buf[n] = '\0';
 }
 
+/* The inside of a quoted display name as we write it again: quoted-pairs
+ * kept, except escaped control bytes, which go (with their backslash), as
+ * do control bytes in clear; a trailing lone backslash goes too. */
+static void
+display_copy(struct sv v, char *buf, size_t size)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < v.len && n + 2 < size; i++) {
+		unsigned char ch = (unsigned char)v.p[i];
+
+		if (ch == '\\') {
+			unsigned char nx;
+
+			if (i + 1 >= v.len)
+				break;
+			nx = (unsigned char)v.p[++i];
+			if (nx < 0x20 || nx == 0x7f)
+				continue;
+			buf[n++] = '\\';
+			buf[n++] = (char)nx;
+		} else if (ch >= 0x20 && ch != 0x7f && ch != '"') {
+			buf[n++] = (char)ch;
+		}
+	}
+	buf[n] = '\0';
+}
+
 static void
 rand_hex(char *out, size_t bytes)
 {
@@ -1316,7 +1344,7 @@ leg_new_b(struct call *c, struct bworker *bw, const struct reg_contact *rc,
 		sv_copy(u, l->target, sizeof(l->target));
 	}
 	if (m->from.display.len > 0 && m->from.display_quoted)
-		sv_copy(m->from.display, l->display, sizeof(l->display));
+		display_copy(m->from.display, l->display, sizeof(l->display));
 	l->flow = rc->flow;
 	l->lcseq = 1;
 	l->max_fwd = 70;

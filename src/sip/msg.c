@@ -517,13 +517,36 @@ skip_text(const char *p, const char *end)
 	return p;
 }
 
-/* Finds the CRLF that ends the line at p. Refuses NUL, control characters
- * but HT, and a CR or LF that is not part of a CRLF. Returns the CR or
- * NULL (*err set). */
+/* skip_text, but a control byte other than CR and LF escaped as a
+ * quoted-pair (an odd number of backslashes since start before it) is
+ * text too. Returns the first control byte in clear, or end. */
+static const char *
+skip_escaped(const char *start, const char *p, const char *end)
+{
+	for (;;) {
+		const char *q;
+		size_t bs = 0;
+
+		p = skip_text(p, end);
+		if (p >= end || *p == '\r' || *p == '\n')
+			return p;
+		for (q = p; q > start && q[-1] == '\\'; q--)
+			bs++;
+		if (bs % 2 == 0)
+			return p;
+		p++;
+	}
+}
+
+/* Finds the CRLF that ends the line at p. Refuses NUL and control
+ * characters but HT unless escaped as a quoted-pair (an odd number of
+ * backslashes before it: RFC 3261 allows %x00-09, %x0B-0C, %x0E-7F there,
+ * RFC 4475's intmeth uses it), and a CR or LF that is not part of a
+ * CRLF. Returns the CR or NULL (*err set). */
 static const char *
 line_end(const char *p, const char *end, int *err)
 {
-	p = skip_text(p, end);
+	p = skip_escaped(p, p, end);
 	if (p >= end || *p != '\r' || end - p < 2 || p[1] != '\n') {
 		*err = EBADMSG;
 		return NULL;
@@ -626,7 +649,7 @@ header_line(const char **pp, const char *end, struct sip_hdr *h)
 		return EBADMSG;
 	v = ++p;
 	for (;;) {
-		p = skip_text(p, end);
+		p = skip_escaped(s, p, end);
 		if (p >= end || *p != '\r' || end - p < 2 || p[1] != '\n')
 			return EBADMSG;
 		if ((size_t)(p - s) > SIP_HDR_LINE_MAX)
@@ -868,8 +891,21 @@ sip_stream_frame(const char *buf, size_t len, size_t *skipped, size_t *msglen)
 	while (p < end) {
 		const char *q = p;
 
-		while (q < end && *q != '\r' && *q != '\n' && *q != '\0')
-			q++;
+		for (;;) {
+			const char *b;
+			size_t bs = 0;
+
+			while (
+			    q < end && *q != '\r' && *q != '\n' && *q != '\0')
+				q++;
+			if (q >= end || *q != '\0')
+				break;
+			for (b = q; b > p && b[-1] == '\\'; b--)
+				bs++;
+			if (bs % 2 == 0)
+				break;
+			q++; /* an escaped NUL (a quoted-pair) */
+		}
 		if (q >= end)
 			break;
 		if (*q != '\r')

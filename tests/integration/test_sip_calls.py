@@ -1034,6 +1034,22 @@ class TestCalls(SwTestCase):
         with self.subTest("INVITE retransmitted"):
             self.assertEqual(set(retx) - {100}, {404}, "a retransmitted INVITE got %r, not its 404 again" % retx)
 
+    # -- RFC 4475 intmeth --
+
+    def test_intmeth_answered(self):
+        """RFC 4475 3.1.1.2 (intmeth): an unknown method whose To display
+        name escapes BEL, NUL and DEL as quoted-pairs is valid: it gets
+        501 (with the escaped bytes copied back as they came), not 400."""
+        with open(os.path.join(ROOT, "tests", "data", "rfc4475", "intmeth.sip"), "rb") as f:
+            raw = f.read()
+        conn = Udp(self.srv.addr)
+        self.conns.append(conn)
+        conn.send(raw)
+        r = conn.recv(3.0)
+        self.assertIsNotNone(r, "no answer to intmeth")
+        self.assertEqual(r.status, 501, r.raw)
+        self.assertIn(b'To: "BEL:\\\x07 NUL:\\\x00 DEL:\\\x7f"', r.raw)
+
     # -- loops --
 
     def test_loop_detected(self):
