@@ -168,21 +168,10 @@ struct b2bua {
 	struct b2bua_stats stats;
 };
 
-static uint32_t
-fnv(const char *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 16777619u;
-	return h;
-}
-
 unsigned
 b2bua_owner(const struct b2bua *b, struct sv call_id)
 {
-	return fnv(call_id.p, call_id.len) % b->nw;
+	return util_fnv1a(call_id.p, call_id.len) % b->nw;
 }
 
 /* Takes one of max places for id; false when all are taken. */
@@ -295,7 +284,7 @@ bw_of(struct b2bua *b, struct tp_worker *w)
 static void
 leg_hash_add(struct bworker *bw, struct leg *l)
 {
-	uint32_t h = fnv(l->call_id, strlen(l->call_id)) % BW_BUCKETS;
+	uint32_t h = util_fnv1a(l->call_id, strlen(l->call_id)) % BW_BUCKETS;
 
 	l->hnext = bw->hash[h];
 	bw->hash[h] = l;
@@ -309,7 +298,8 @@ leg_hash_del(struct bworker *bw, struct leg *l)
 
 	if (!l->hashed)
 		return;
-	for (pp = &bw->hash[fnv(l->call_id, strlen(l->call_id)) % BW_BUCKETS];
+	for (pp = &bw->hash[util_fnv1a(l->call_id, strlen(l->call_id)) %
+	                    BW_BUCKETS];
 	     *pp != NULL; pp = &(*pp)->hnext)
 		if (*pp == l) {
 			*pp = l->hnext;
@@ -323,8 +313,8 @@ leg_find(struct bworker *bw, struct sv call_id)
 {
 	struct leg *l;
 
-	for (l = bw->hash[fnv(call_id.p, call_id.len) % BW_BUCKETS]; l != NULL;
-	     l = l->hnext)
+	for (l = bw->hash[util_fnv1a(call_id.p, call_id.len) % BW_BUCKETS];
+	     l != NULL; l = l->hnext)
 		if (strlen(l->call_id) == call_id.len &&
 		    memcmp(l->call_id, call_id.p, call_id.len) == 0)
 			return l;
@@ -846,14 +836,11 @@ cdr_write(struct call *c)
 	storew_call_put(c->b->sw, &sc, legs, n);
 }
 
+/* A Call-ID in the ring of ended dialogs; 0 marks an empty slot. */
 static uint64_t
 id_hash(const char *p, size_t n)
 {
-	uint64_t h = 1469598103934665603ull;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
-	return h | 1; /* 0 marks an empty slot */
+	return (uint64_t)util_fnv1a(p, n) + 1;
 }
 
 static void
@@ -1331,7 +1318,7 @@ leg_new_b(struct call *c, struct bworker *bw, const struct reg_contact *rc,
 	/* A Call-ID that the same worker owns. */
 	for (tries = 0; tries < 1000; tries++) {
 		rand_hex(id, 12);
-		if (fnv(id, strlen(id)) % c->b->nw == (unsigned)c->owner)
+		if (util_fnv1a(id, strlen(id)) % c->b->nw == (unsigned)c->owner)
 			break;
 	}
 	snprintf(l->call_id, sizeof(l->call_id), "%s", id);

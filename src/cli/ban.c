@@ -509,34 +509,15 @@ out:
 	return EXIT_OK;
 }
 
+static const struct cli_sub ban_subs[] = {
+    {"list", ban_list},
+    {"add", ban_add},
+    {"remove", ban_remove},
+};
+
 int
 cmd_ban(const char *conf, int argc, char **argv)
 {
-	struct cli c = {.conf_path = conf};
-	const char *sub;
-	int rc;
-
-	if (argc < 1 || strcmp(argv[0], "--help") == 0 ||
-	    strcmp(argv[0], "-h") == 0) {
-		fputs(ban_help, argc < 1 ? stderr : stdout);
-		return argc < 1 ? EXIT_USAGE : EXIT_OK;
-	}
-	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-		fputs(ban_help, stdout);
-		return EXIT_OK;
-	}
-	sub = argv[0];
-	argc--;
-	argv++;
-	if (strcmp(sub, "list") == 0)
-		rc = ban_list(&c, argc, argv);
-	else if (strcmp(sub, "add") == 0)
-		rc = ban_add(&c, argc, argv);
-	else if (strcmp(sub, "remove") == 0)
-		rc = ban_remove(&c, argc, argv);
-	else
-		rc = cli_fail(EXIT_USAGE,
-		    "ban: unknown command \"%s\" (list, add, remove)", sub);
-	cli_close(&c);
-	return rc;
+	return cli_dispatch(conf, "ban", ban_help, ban_subs,
+	    sizeof(ban_subs) / sizeof(ban_subs[0]), argc, argv);
 }

@@ -241,3 +241,36 @@ cli_read_secret_line(char *buf, size_t size, size_t max, size_t *lenp)
 	*lenp = n;
 	return 0;
 }
+
+int
+cli_dispatch(const char *conf, const char *cmd, const char *help,
+    const struct cli_sub *subs, size_t n, int argc, char **argv)
+{
+	struct cli c = {.conf_path = conf};
+	char names[256] = "";
+	size_t i, k = 0;
+	int rc;
+
+	if (argc < 1 || strcmp(argv[0], "--help") == 0 ||
+	    strcmp(argv[0], "-h") == 0) {
+		fputs(help, argc < 1 ? stderr : stdout);
+		return argc < 1 ? EXIT_USAGE : EXIT_OK;
+	}
+	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+		fputs(help, stdout);
+		return EXIT_OK;
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(argv[0], subs[i].name) == 0)
+			break;
+	if (i == n) {
+		for (i = 0; i < n && k < sizeof(names); i++)
+			k += (size_t)snprintf(names + k, sizeof(names) - k,
+			    "%s%s", i > 0 ? ", " : "", subs[i].name);
+		return cli_fail(EXIT_USAGE, "%s: unknown command \"%s\" (%s)",
+		    cmd, argv[0], names);
+	}
+	rc = subs[i].run(&c, argc - 1, argv + 1);
+	cli_close(&c);
+	return rc;
+}

@@ -52,6 +52,20 @@ int cli_fail(int code, const char *fmt, ...)
 int cli_open(struct cli *c, bool need_keys);
 void cli_close(struct cli *c);
 
+/* One subcommand of a command: its name and what runs it (with the
+ * arguments after the name). */
+struct cli_sub {
+	const char *name;
+	int (*run)(struct cli *c, int argc, char **argv);
+};
+
+/* The front of a command with subcommands (`ext add ...`): help (no
+ * argument: on stderr, exit 2; `--help`/`-h`, or `SUB --help`: on stdout,
+ * exit 0), then the subcommand of subs (n of them) by name, or exit 2
+ * naming the known ones. Closes the cli after it ran. */
+int cli_dispatch(const char *conf, const char *cmd, const char *help,
+    const struct cli_sub *subs, size_t n, int argc, char **argv);
+
 /* Switches from root to the owner of dir (a no-op unless euid is 0 and
  * dir is owned by another user). Returns 0 or an errno code. */
 int cli_priv_switch_to_owner(const char *dir);

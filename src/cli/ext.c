@@ -767,48 +767,39 @@ ext_remove(struct cli *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static int
+ext_set(struct cli *c, int argc, char **argv)
+{
+	return ext_modify(c, "ext set", argc, argv);
+}
+
+static int
+ext_enable(struct cli *c, int argc, char **argv)
+{
+	return ext_modify(c, "ext enable", argc, argv);
+}
+
+static int
+ext_disable(struct cli *c, int argc, char **argv)
+{
+	return ext_modify(c, "ext disable", argc, argv);
+}
+
+static const struct cli_sub ext_subs[] = {
+    {"add", ext_add},
+    {"import", ext_import},
+    {"list", ext_list},
+    {"show", ext_show},
+    {"set", ext_set},
+    {"enable", ext_enable},
+    {"disable", ext_disable},
+    {"rotate", ext_rotate},
+    {"remove", ext_remove},
+};
+
 int
 cmd_ext(const char *conf, int argc, char **argv)
 {
-	struct cli c = {.conf_path = conf};
-	const char *sub;
-	int rc;
-
-	if (argc < 1 || strcmp(argv[0], "--help") == 0 ||
-	    strcmp(argv[0], "-h") == 0) {
-		fputs(ext_help, argc < 1 ? stderr : stdout);
-		return argc < 1 ? EXIT_USAGE : EXIT_OK;
-	}
-	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-		fputs(ext_help, stdout);
-		return EXIT_OK;
-	}
-	sub = argv[0];
-	argc--;
-	argv++;
-	if (strcmp(sub, "add") == 0)
-		rc = ext_add(&c, argc, argv);
-	else if (strcmp(sub, "import") == 0)
-		rc = ext_import(&c, argc, argv);
-	else if (strcmp(sub, "list") == 0)
-		rc = ext_list(&c, argc, argv);
-	else if (strcmp(sub, "show") == 0)
-		rc = ext_show(&c, argc, argv);
-	else if (strcmp(sub, "set") == 0)
-		rc = ext_modify(&c, "ext set", argc, argv);
-	else if (strcmp(sub, "enable") == 0)
-		rc = ext_modify(&c, "ext enable", argc, argv);
-	else if (strcmp(sub, "disable") == 0)
-		rc = ext_modify(&c, "ext disable", argc, argv);
-	else if (strcmp(sub, "rotate") == 0)
-		rc = ext_rotate(&c, argc, argv);
-	else if (strcmp(sub, "remove") == 0)
-		rc = ext_remove(&c, argc, argv);
-	else
-		rc = cli_fail(EXIT_USAGE,
-		    "ext: unknown command \"%s\" (add, import, list, show, "
-		    "set, enable, disable, rotate, remove)",
-		    sub);
-	cli_close(&c);
-	return rc;
+	return cli_dispatch(conf, "ext", ext_help, ext_subs,
+	    sizeof(ext_subs) / sizeof(ext_subs[0]), argc, argv);
 }

@@ -655,26 +655,13 @@ out:
 	return rc;
 }
 
+static const struct cli_sub firewall_subs[] = {
+    {"render", fw_render},
+};
+
 int
 cmd_firewall(const char *conf, int argc, char **argv)
 {
-	struct cli c = {.conf_path = conf};
-	int rc;
-
-	if (argc < 1 || strcmp(argv[0], "--help") == 0 ||
-	    strcmp(argv[0], "-h") == 0) {
-		fputs(fw_help, argc < 1 ? stderr : stdout);
-		return argc < 1 ? EXIT_USAGE : EXIT_OK;
-	}
-	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-		fputs(fw_help, stdout);
-		return EXIT_OK;
-	}
-	if (strcmp(argv[0], "render") == 0)
-		rc = fw_render(&c, argc - 1, argv + 1);
-	else
-		rc = cli_fail(EXIT_USAGE,
-		    "firewall: unknown command \"%s\" (render)", argv[0]);
-	cli_close(&c);
-	return rc;
+	return cli_dispatch(conf, "firewall", fw_help, firewall_subs,
+	    sizeof(firewall_subs) / sizeof(firewall_subs[0]), argc, argv);
 }

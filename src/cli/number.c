@@ -295,34 +295,15 @@ number_remove(struct cli *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const struct cli_sub number_subs[] = {
+    {"add", number_add},
+    {"list", number_list},
+    {"remove", number_remove},
+};
+
 int
 cmd_number(const char *conf, int argc, char **argv)
 {
-	struct cli c = {.conf_path = conf};
-	const char *sub;
-	int rc;
-
-	if (argc < 1 || strcmp(argv[0], "--help") == 0 ||
-	    strcmp(argv[0], "-h") == 0) {
-		fputs(number_help, argc < 1 ? stderr : stdout);
-		return argc < 1 ? EXIT_USAGE : EXIT_OK;
-	}
-	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-		fputs(number_help, stdout);
-		return EXIT_OK;
-	}
-	sub = argv[0];
-	argc--;
-	argv++;
-	if (strcmp(sub, "add") == 0)
-		rc = number_add(&c, argc, argv);
-	else if (strcmp(sub, "list") == 0)
-		rc = number_list(&c, argc, argv);
-	else if (strcmp(sub, "remove") == 0)
-		rc = number_remove(&c, argc, argv);
-	else
-		rc = cli_fail(EXIT_USAGE,
-		    "number: unknown command \"%s\" (add, list, remove)", sub);
-	cli_close(&c);
-	return rc;
+	return cli_dispatch(conf, "number", number_help, number_subs,
+	    sizeof(number_subs) / sizeof(number_subs[0]), argc, argv);
 }

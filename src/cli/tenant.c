@@ -365,33 +365,16 @@ dberr:
 	    EXIT_FAILED, "tenant set: store: %s", store_errmsg(c->st));
 }
 
+static const struct cli_sub tenant_subs[] = {
+    {"add", tenant_add},
+    {"list", tenant_list},
+    {"show", tenant_show},
+    {"set", tenant_set},
+};
+
 int
 cmd_tenant(const char *conf, int argc, char **argv)
 {
-	struct cli c = {.conf_path = conf};
-	int rc;
-
-	if (argc < 1 || strcmp(argv[0], "--help") == 0 ||
-	    strcmp(argv[0], "-h") == 0) {
-		fputs(tenant_help, argc < 1 ? stderr : stdout);
-		return argc < 1 ? EXIT_USAGE : EXIT_OK;
-	}
-	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-		fputs(tenant_help, stdout);
-		return EXIT_OK;
-	}
-	if (strcmp(argv[0], "add") == 0)
-		rc = tenant_add(&c, argc - 1, argv + 1);
-	else if (strcmp(argv[0], "list") == 0)
-		rc = tenant_list(&c, argc - 1, argv + 1);
-	else if (strcmp(argv[0], "show") == 0)
-		rc = tenant_show(&c, argc - 1, argv + 1);
-	else if (strcmp(argv[0], "set") == 0)
-		rc = tenant_set(&c, argc - 1, argv + 1);
-	else
-		rc = cli_fail(EXIT_USAGE,
-		    "tenant: unknown command \"%s\" (add, list, show, set)",
-		    argv[0]);
-	cli_close(&c);
-	return rc;
+	return cli_dispatch(conf, "tenant", tenant_help, tenant_subs,
+	    sizeof(tenant_subs) / sizeof(tenant_subs[0]), argc, argv);
 }

@@ -685,40 +685,17 @@ trunk_remove(struct cli *c, int argc, char **argv)
 	return EXIT_OK;
 }
 
+static const struct cli_sub trunk_subs[] = {
+    {"add", trunk_add},
+    {"list", trunk_list},
+    {"show", trunk_show},
+    {"set", trunk_set},
+    {"remove", trunk_remove},
+};
+
 int
 cmd_trunk(const char *conf, int argc, char **argv)
 {
-	struct cli c = {.conf_path = conf};
-	const char *sub;
-	int rc;
-
-	if (argc < 1 || strcmp(argv[0], "--help") == 0 ||
-	    strcmp(argv[0], "-h") == 0) {
-		fputs(trunk_help, argc < 1 ? stderr : stdout);
-		return argc < 1 ? EXIT_USAGE : EXIT_OK;
-	}
-	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-		fputs(trunk_help, stdout);
-		return EXIT_OK;
-	}
-	sub = argv[0];
-	argc--;
-	argv++;
-	if (strcmp(sub, "add") == 0)
-		rc = trunk_add(&c, argc, argv);
-	else if (strcmp(sub, "list") == 0)
-		rc = trunk_list(&c, argc, argv);
-	else if (strcmp(sub, "show") == 0)
-		rc = trunk_show(&c, argc, argv);
-	else if (strcmp(sub, "set") == 0)
-		rc = trunk_set(&c, argc, argv);
-	else if (strcmp(sub, "remove") == 0)
-		rc = trunk_remove(&c, argc, argv);
-	else
-		rc = cli_fail(EXIT_USAGE,
-		    "trunk: unknown command \"%s\" (add, list, show, set, "
-		    "remove)",
-		    sub);
-	cli_close(&c);
-	return rc;
+	return cli_dispatch(conf, "trunk", trunk_help, trunk_subs,
+	    sizeof(trunk_subs) / sizeof(trunk_subs[0]), argc, argv);
 }

@@ -270,3 +270,14 @@ util_utf8_sanitize(char *s)
 		i += n;
 	}
 }
+
+uint32_t
+util_fnv1a(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 16777619u;
+	return h;
+}

@@ -55,4 +55,8 @@ void util_utf8_sanitize(char *s);
 /* True when s (len bytes) is valid UTF-8 without control characters. */
 bool util_utf8_printable(const char *s, size_t len);
 
+/* FNV-1a of p[0, n): a hash for tables keyed by peer text (Call-IDs);
+ * not for secrets. */
+uint32_t util_fnv1a(const char *p, size_t n);
+
 #endif

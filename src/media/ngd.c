@@ -74,16 +74,6 @@ struct ngd {
 	char sdp[SDP_MAX];
 };
 
-static uint32_t
-fnv(const char *p, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 16777619u;
-	return h;
-}
-
 static bool
 sv_eq_str(struct sv v, const char *s)
 {
@@ -95,7 +85,7 @@ call_find(struct ngd *n, struct sv call_id)
 {
 	struct ngcall *c;
 
-	for (c = n->bucket[fnv(call_id.p, call_id.len) % NGD_BUCKETS];
+	for (c = n->bucket[util_fnv1a(call_id.p, call_id.len) % NGD_BUCKETS];
 	     c != NULL; c = c->next)
 		if (sv_eq_str(call_id, c->call_id))
 			return c;
@@ -107,7 +97,8 @@ call_delete(struct ngd *n, struct ngcall *c)
 {
 	struct ngcall **pp;
 
-	for (pp = &n->bucket[fnv(c->call_id, strlen(c->call_id)) % NGD_BUCKETS];
+	for (pp = &n->bucket[util_fnv1a(c->call_id, strlen(c->call_id)) %
+	                     NGD_BUCKETS];
 	     *pp != NULL; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
@@ -195,7 +186,7 @@ do_offer(struct ngd *n, size_t *outlen)
 		sv_put(r->from_tag, c->from_tag, sizeof(c->from_tag));
 		c->created_us = util_now_us();
 		{
-			uint32_t h = fnv(c->call_id, strlen(c->call_id));
+			uint32_t h = util_fnv1a(c->call_id, strlen(c->call_id));
 
 			c->next = n->bucket[h % NGD_BUCKETS];
 			n->bucket[h % NGD_BUCKETS] = c;
