@@ -59,6 +59,7 @@ struct leg {
 	char luri[B_URI_MAX]; /* our URI in this dialog */
 	char ruri[B_URI_MAX]; /* the peer's */
 	char display[B_ID_MAX];
+	char maddr[INET6_ADDRSTRLEN]; /* our media address for this side */
 	char target[B_URI_MAX];   /* the peer's Contact: where requests go */
 	char inv_ruri[B_URI_MAX]; /* B legs: our INVITE's Request-URI, for
 	                             its CANCEL and non-2xx ACK */
@@ -976,7 +977,7 @@ leg_bye(struct tp_worker *w, struct leg *l)
 /* ---- media on the relay ---- */
 
 static void
-leg_anchor(const struct call *c, const struct leg *l, struct anchor_leg *al)
+leg_anchor(const struct call *c, struct leg *l, struct anchor_leg *al)
 {
 	bool opt = l->idx == 0 ? c->a_srtp_opt : c->b_srtp_opt;
 
@@ -984,7 +985,11 @@ leg_anchor(const struct call *c, const struct leg *l, struct anchor_leg *al)
 	al->sdes_ok = l->flow.proto == TP_TLS;
 	al->loopback_ok = anchor_addr_loopback(&l->flow.peer);
 	al->srtp = opt ? ANCHOR_SRTP_OPTIONAL : ANCHOR_SRTP_REQUIRED;
-	media_addr(c->b, &l->flow, al->addr, sizeof(al->addr));
+	/* Once per leg: its flow does not change (a wildcard listener costs
+	 * a socket and a connect to find it). */
+	if (l->maddr[0] == '\0')
+		media_addr(c->b, &l->flow, l->maddr, sizeof(l->maddr));
+	memcpy(al->addr, l->maddr, sizeof(al->addr));
 }
 
 enum media_res { MEDIA_NONE, MEDIA_OK, MEDIA_REFUSED };

@@ -50,8 +50,8 @@ struct sipd_params {
 	struct storew *sw;   /* NULL: bindings are not written (tests) */
 	struct b2bua *b2b;   /* NULL: INVITE gets 501 (tests) */
 	struct guard *guard; /* NULL: no bans (tests) */
-	/* Carrier trunks and inbound numbers (NULL: none; tests). Not used
-	 * yet: inbound routing from trunks reads it. */
+	/* Carrier trunks and inbound numbers (NULL: none; tests): an INVITE
+	 * from a number's trunk goes to its extension unchallenged. */
 	struct trunktab *trunks;
 	unsigned char nonce_key[SIPD_NONCE_KEY_LEN];
 };
