@@ -77,6 +77,9 @@ struct leg {
 	uint64_t interval;
 	bool relay;        /* the transaction relays the other side's */
 	uint32_t txn_cseq; /* its CSeq */
+	char *ack;         /* the ACK (with an answer) of the last 2xx, for that
+	                      2xx's retransmissions */
+	size_t acklen;
 	struct leg *hnext;
 	bool hashed;
 };
@@ -115,6 +118,18 @@ struct call {
 	char *a_sdp;               /* the last answer we sent the caller */
 	size_t a_sdplen;
 	char warn[ANCHOR_WHY_MAX]; /* why media was refused, for Warning */
+	/* Late offer (an INVITE without SDP, RFC 3261 13.2.1): the offer is
+	 * in the 2xx and the answer in the ACK. The 2xx's ACK on leg lo.leg
+	 * waits for the ACK of leg lo.from (CSeq lo.cseq), which brings the
+	 * answer. */
+	bool late;       /* the caller's INVITE had no SDP */
+	uint32_t a_cseq; /* the caller's INVITE's CSeq */
+	struct {
+		bool on;
+		int leg, from;
+		uint32_t cseq;
+	} lo;
+	struct tp_timer lot; /* no ACK with the answer: the call ends */
 	/* An in-dialog request (re-INVITE, UPDATE, INFO...) being relayed
 	 * from leg rel_from to the other leg: one at a time per call. */
 	struct {
@@ -126,6 +141,7 @@ struct call {
 		uint32_t cseq;
 		char *resp; /* our final answer, for its retransmissions */
 		size_t resplen;
+		bool late; /* a re-INVITE without SDP: the 2xx has the offer */
 	} rel;
 };
 
@@ -320,6 +336,22 @@ leg_find(struct bworker *bw, struct sv call_id)
 		    memcmp(l->call_id, call_id.p, call_id.len) == 0)
 			return l;
 	return NULL;
+}
+
+static struct leg *
+other_leg(struct leg *l)
+{
+	struct call *c = l->call;
+
+	if (l->idx != 0)
+		return &c->a;
+	return c->winner > 0 ? c->bl[c->winner - 1] : NULL;
+}
+
+static struct leg *
+leg_by_idx(struct call *c, int idx)
+{
+	return idx == 0 ? &c->a : idx <= c->nb ? c->bl[idx - 1] : NULL;
 }
 
 static void
@@ -618,6 +650,11 @@ leg_send_txn(struct tp_worker *w, struct leg *l, enum sip_method method,
 	}
 	l->req_method = method;
 	l->interval = T1_MS;
+	if (method == SIP_METHOD_INVITE) {
+		free(l->ack); /* a new INVITE: a new 2xx, a new ACK */
+		l->ack = NULL;
+		l->acklen = 0;
+	}
 	if (tp_send(w, &l->flow, buf, len) != 0 && l->flow.proto != TP_UDP) {
 		/* The connection is gone: fail at once (480 on INVITE). */
 		tp_timer_set(w, &l->tto, 0, leg_timeout_cb);
@@ -653,6 +690,7 @@ a_retx_cb(struct tp_worker *w, struct tp_timer *tm)
 }
 
 static void leg_bye(struct tp_worker *w, struct leg *l);
+static void lo_release(struct tp_worker *w, struct call *c);
 
 static void
 a_noack_cb(struct tp_worker *w, struct tp_timer *tm)
@@ -848,6 +886,8 @@ static void
 leg_free(struct bworker *bw, struct tp_worker *w, struct leg *l)
 {
 	leg_txn_done(w, l);
+	free(l->ack);
+	l->ack = NULL;
 	leg_hash_del(bw, l);
 	bw->ended[bw->ended_pos] = id_hash(l->call_id, strlen(l->call_id));
 	bw->ended_us[bw->ended_pos] = util_now_us();
@@ -881,6 +921,7 @@ call_free(struct call *c, struct tp_worker *w)
 	tp_timer_cancel(w, &c->ag);
 	tp_timer_cancel(w, &c->ah);
 	tp_timer_cancel(w, &c->ring);
+	tp_timer_cancel(w, &c->lot);
 	leg_free(bw, w, &c->a);
 	for (i = 0; i < c->nb; i++) {
 		leg_free(bw, w, c->bl[i]);
@@ -949,9 +990,11 @@ call_end(struct call *c, struct tp_worker *w, const char *disp)
 		snprintf(c->disp, sizeof(c->disp), "%s", disp);
 	}
 	c->ended = true;
+	c->lo.on = false; /* no answer is awaited any more */
+	tp_timer_cancel(w, &c->lot);
 	media_release(c); /* BYE transactions may run on; ports go now */
 	limits_release(c);
-	(void)w; /* freed by the caller's call_maybe_free, the last step */
+	/* Freed by the caller's call_maybe_free, the last step. */
 }
 
 /* Sends BYE on a confirmed leg (a client transaction the call waits
@@ -964,6 +1007,8 @@ leg_bye(struct tp_worker *w, struct leg *l)
 
 	if (l->st != L_CONFIRMED)
 		return;
+	if (l->call->lo.on && l->call->lo.leg == l->idx)
+		lo_release(w, l->call); /* its 2xx is acknowledged first */
 	l->st = L_ENDED;
 	rand_hex(l->branch, 8);
 	n = leg_request(l, "BYE", l->target, ++l->lcseq, l->branch, true, false,
@@ -1177,18 +1222,145 @@ leg_ack_failure(struct tp_worker *w, struct leg *l)
 		tp_send(w, &l->flow, ack, n);
 }
 
-/* ACK for a 2xx: a new branch, to the remote target. */
+/* Sends the ACK of leg l's 2xx: a new branch, to the remote target,
+ * with body bd (an answer: kept, for the 2xx's retransmissions). */
 static void
-leg_ack_2xx(struct tp_worker *w, struct leg *l)
+leg_ack_send(struct tp_worker *w, struct leg *l, const struct body *bd)
 {
-	char ack[2048], br[17];
+	struct bworker *bw = bw_of(l->call->b, w);
+	char br[17];
 	size_t n;
 
 	rand_hex(br, 8);
 	n = leg_request(l, "ACK", l->target, l->lcseq, br, true, false, NULL,
-	    NULL, ack, sizeof(ack));
-	if (n > 0)
-		tp_send(w, &l->flow, ack, n);
+	    bd, bw->out, sizeof(bw->out));
+	if (n == 0)
+		return;
+	tp_send(w, &l->flow, bw->out, n);
+	if (bd != NULL && (l->ack = malloc(n)) != NULL) {
+		memcpy(l->ack, bw->out, n);
+		l->acklen = n;
+	}
+}
+
+/* ACK for a 2xx (or its retransmission). Held back while the answer it
+ * must carry is awaited (late offer); the ACK that carried an answer is
+ * sent again as it was. */
+static void
+leg_ack_2xx(struct tp_worker *w, struct leg *l)
+{
+	struct call *c = l->call;
+
+	if (c->lo.on && c->lo.leg == l->idx)
+		return;
+	if (l->ack != NULL) {
+		tp_send(w, &l->flow, l->ack, l->acklen);
+		return;
+	}
+	leg_ack_send(w, l, NULL);
+}
+
+/* ---- late offer: the offer in a 2xx, the answer in the ACK ---- */
+
+static void
+lo_timeout_cb(struct tp_worker *w, struct tp_timer *tm)
+{
+	struct call *c = container_of(tm, struct call, lot);
+	struct leg *o = leg_by_idx(c, c->lo.leg);
+	struct leg *from = leg_by_idx(c, c->lo.from);
+
+	if (!c->lo.on)
+		return;
+	log_info("call %s: no ACK with the answer from leg %d; ending it",
+	    c->uuid, c->lo.from);
+	if (o != NULL)
+		leg_bye(w, o); /* acknowledges its 2xx first */
+	if (from != NULL)
+		leg_bye(w, from);
+	tp_timer_cancel(w, &c->ag);
+	tp_timer_cancel(w, &c->ah);
+	call_end(c, w, "no-ack");
+	call_maybe_free(c, w);
+}
+
+/* Leg `leg` answered 2xx with an offer that went on to leg `from`: its
+ * ACK waits for from's ACK (CSeq cseq), which carries the answer. */
+static void
+lo_hold(struct call *c, struct tp_worker *w, int leg, int from, uint32_t cseq)
+{
+	c->lo.on = true;
+	c->lo.leg = leg;
+	c->lo.from = from;
+	c->lo.cseq = cseq;
+	tp_timer_set(w, &c->lot, TIMER_64T1, lo_timeout_cb);
+}
+
+/* No answer will come (the call ends): the held 2xx gets its ACK, with
+ * no answer. */
+static void
+lo_release(struct tp_worker *w, struct call *c)
+{
+	struct leg *o = leg_by_idx(c, c->lo.leg);
+
+	c->lo.on = false;
+	tp_timer_cancel(w, &c->lot);
+	if (o != NULL && o->st == L_CONFIRMED)
+		leg_ack_2xx(w, o);
+}
+
+/* The ACK m from leg l that carries the answer to the offer of the held
+ * 2xx: anchored and sent on in that 2xx's ACK. No answer, or one the
+ * policy refuses: the call ends (RFC 3261 13.2.2.4: a UAC that cannot
+ * answer acknowledges and sends BYE). */
+static void
+lo_ack(
+    struct call *c, struct tp_worker *w, struct leg *l, const struct sip_msg *m)
+{
+	struct bworker *bw = bw_of(c->b, w);
+	struct leg *o = leg_by_idx(c, c->lo.leg);
+	struct body bd0;
+	const struct body *bd = body_of(m, &bd0);
+	const char *why = NULL;
+
+	c->lo.on = false;
+	tp_timer_cancel(w, &c->lot);
+	if (o == NULL || o->st != L_CONFIRMED)
+		return;
+	if (bd == NULL || !sv_is_sdp(bd->type)) {
+		why = "the ACK carried no SDP answer";
+	} else if (c->anchored) {
+		struct anchor_leg al, ol;
+		size_t n;
+
+		if (c->an == NULL) {
+			leg_ack_send(w, o, NULL); /* media gone: ending */
+			return;
+		}
+		leg_anchor(c, l, &al);
+		leg_anchor(c, o, &ol);
+		if (anchor_answer(c->an, &al, &ol, bd->p, bd->len, bw->sdp,
+		        sizeof(bw->sdp), &n, c->warn, sizeof(c->warn)) != 0) {
+			why = c->warn;
+		} else {
+			bd0 =
+			    (struct body){{"application/sdp", 15}, bw->sdp, n};
+			bd = &bd0;
+		}
+		anchor_offer_done(c->an);
+	}
+	if (why == NULL) {
+		leg_ack_send(w, o, bd);
+		return;
+	}
+	log_info("call %s: answer in the ACK from leg %d refused: %s; ending "
+	         "the call",
+	    c->uuid, l->idx, why);
+	leg_ack_send(w, o, NULL);
+	leg_bye(w, o);
+	leg_bye(w, l);
+	tp_timer_cancel(w, &c->ag);
+	tp_timer_cancel(w, &c->ah);
+	call_end(c, w, "488");
 }
 
 /* Records the peer's tag and Contact of a response that makes a dialog. */
@@ -1204,6 +1376,52 @@ leg_dialog_from(struct leg *l, const struct sip_msg *m)
 
 static void b_answered(struct call *c, struct tp_worker *w, struct leg *l,
     unsigned status, const struct body *bd);
+
+/* Fork l answered 2xx a late offer: its SDP is the offer, anchored and
+ * sent to the caller in our 2xx; l's ACK waits for the caller's, which
+ * brings the answer. No SDP, or an offer the policy refuses: the fork
+ * is acknowledged and hung up, and fails with 488. */
+static void
+b_late_answered(
+    struct call *c, struct tp_worker *w, struct leg *l, const struct sip_msg *m)
+{
+	struct bworker *bw = bw_of(c->b, w);
+	struct body bd0;
+	const struct body *bd = body_of(m, &bd0);
+
+	if (bd == NULL || !sv_is_sdp(bd->type)) {
+		snprintf(c->warn, sizeof(c->warn),
+		    "the callee answered an INVITE without SDP without an "
+		    "offer");
+		goto refuse;
+	}
+	if (c->an != NULL) {
+		struct anchor_leg bl, al;
+		size_t n;
+
+		leg_anchor(c, l, &bl);
+		leg_anchor(c, &c->a, &al);
+		if (anchor_offer(c->an, 1, &bl, bd->p, bd->len, c->warn,
+		        sizeof(c->warn)) != 0 ||
+		    anchor_offer_out(c->an, &al, bw->sdp, sizeof(bw->sdp), &n,
+		        c->warn, sizeof(c->warn)) != 0) {
+			anchor_offer_done(c->an);
+			goto refuse;
+		}
+		bd0 = (struct body){{"application/sdp", 15}, bw->sdp, n};
+		bd = &bd0;
+	}
+	lo_hold(c, w, l->idx, 0, c->a_cseq);
+	b_answered(c, w, l, m->status, bd);
+	return;
+refuse:
+	log_info("call %s: offer in the answer of fork %d refused: %s", c->uuid,
+	    l->idx, c->warn);
+	leg_ack_2xx(w, l);
+	leg_bye(w, l);
+	l->final = 488;
+	forks_check_done(c, w);
+}
 
 static void
 b_invite_response(struct tp_worker *w, struct leg *l, const struct sip_msg *m)
@@ -1258,11 +1476,16 @@ b_invite_response(struct tp_worker *w, struct leg *l, const struct sip_msg *m)
 	leg_txn_done(w, l);
 	l->st = L_CONFIRMED;
 	l->final = m->status;
-	leg_ack_2xx(w, l);
 	if (c->winner != 0 || c->cancelled || c->afinal >= 300) {
+		leg_ack_2xx(w, l);
 		leg_bye(w, l); /* a second answer, or too late */
 		return;
 	}
+	if (c->late) {
+		b_late_answered(c, w, l, m);
+		return;
+	}
+	leg_ack_2xx(w, l);
 	{
 		struct body bd0;
 		const struct body *bd = body_of(m, &bd0);
@@ -1362,10 +1585,9 @@ call_media_offer(struct call *c, struct tp_worker *w, const struct sip_msg *m,
 			fam_b = rcs[i].flow.peer.ss_family;
 			break;
 		}
-	if (bd == NULL || !sv_is_sdp(bd->type)) {
+	if (bd != NULL && !sv_is_sdp(bd->type)) {
 		snprintf(c->warn, sizeof(c->warn),
-		    "an INVITE must carry an SDP offer (late offer is not "
-		    "supported)");
+		    "an INVITE's body must be SDP (application/sdp)");
 		rc = EPROTO;
 		goto refuse;
 	}
@@ -1381,6 +1603,8 @@ call_media_offer(struct call *c, struct tp_worker *w, const struct sip_msg *m,
 		call_end(c, w, "no-media-ports");
 		return rc;
 	}
+	if (c->late)
+		return 0; /* the offer comes in the callee's 2xx */
 	leg_anchor(c, &c->a, &al);
 	rc = anchor_offer(
 	    c->an, 0, &al, bd->p, bd->len, c->warn, sizeof(c->warn));
@@ -1569,6 +1793,8 @@ b2bua_invite(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 	    b->reg, callee_ext, util_now_us(), rcs, REG_CONTACTS_MAX);
 	c->a_srtp_opt = caller->srtp_optional;
 	c->b_srtp_opt = callee_srtp_optional;
+	c->late = m->body.len == 0;
+	c->a_cseq = m->cseq;
 	if (b->relay != NULL && call_media_offer(c, w, m, rcs, n) != 0) {
 		call_maybe_free(c, w);
 		return;
@@ -1590,7 +1816,7 @@ b2bua_invite(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 		rand_hex(l->branch, 8);
 		l->max_fwd = m->max_forwards > 0 ? m->max_forwards - 1 : 69;
 		memcpy(l->inv_ruri, l->target, sizeof(l->inv_ruri));
-		if (c->an != NULL) {
+		if (c->an != NULL && !c->late) {
 			struct anchor_leg al;
 			size_t sl;
 
@@ -1631,22 +1857,6 @@ b2bua_invite(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 }
 
 /* ---- messages of existing calls ---- */
-
-static struct leg *
-other_leg(struct leg *l)
-{
-	struct call *c = l->call;
-
-	if (l->idx != 0)
-		return &c->a;
-	return c->winner > 0 ? c->bl[c->winner - 1] : NULL;
-}
-
-static struct leg *
-leg_by_idx(struct call *c, int idx)
-{
-	return idx == 0 ? &c->a : idx <= c->nb ? c->bl[idx - 1] : NULL;
-}
 
 /* Answers the relayed request with code (and body bd when not NULL),
  * then forgets it; keeps the answer for retransmissions. */
@@ -1711,18 +1921,22 @@ relay_media_offer(struct call *c, struct tp_worker *w, struct leg *l,
 	struct anchor_leg al, ol;
 	size_t n;
 
+	bool media =
+	    m->method == SIP_METHOD_INVITE || m->method == SIP_METHOD_UPDATE;
+
 	anchor_offer_done(c->an); /* an offer left over is abandoned */
-	if (*bd == NULL || !sv_is_sdp((*bd)->type)) {
-		if (*bd != NULL && (*bd)->len > 0 && !sv_is_sdp((*bd)->type))
+	if (*bd == NULL)
+		return 0; /* UPDATE: a refresh; re-INVITE: the 2xx offers */
+	if (!sv_is_sdp((*bd)->type)) {
+		if (!media)
 			return 0; /* INFO and the like: not media */
-		if (m->method != SIP_METHOD_INVITE)
-			return 0; /* an UPDATE without SDP: a refresh */
 		snprintf(c->warn, sizeof(c->warn),
-		    "a re-INVITE must carry an SDP offer");
+		    "an INVITE's or UPDATE's body must be SDP "
+		    "(application/sdp)");
 		relay_answer(c, w, 488, NULL);
 		return EPROTO;
 	}
-	if (m->method != SIP_METHOD_INVITE && m->method != SIP_METHOD_UPDATE) {
+	if (!media) {
 		snprintf(c->warn, sizeof(c->warn),
 		    "SDP is only accepted in INVITE and UPDATE");
 		relay_answer(c, w, 488, NULL);
@@ -1771,7 +1985,7 @@ relay_request(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 		respond_to(b, w, f, m, l->st == L_ENDED ? 481 : 491, NULL);
 		return;
 	}
-	if (c->rel.on || o->req != NULL) {
+	if (c->rel.on || o->req != NULL || c->lo.on) {
 		respond_to(b, w, f, m, 491, NULL); /* Request Pending */
 		return;
 	}
@@ -1788,6 +2002,7 @@ relay_request(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 	free(c->rel.resp);
 	c->rel.resp = NULL;
 	bd = body_of(m, &bd0);
+	c->rel.late = m->method == SIP_METHOD_INVITE && bd == NULL;
 	if (c->anchored && relay_media_offer(c, w, l, o, m, &bd0, &bd) != 0)
 		return;
 	sv_copy(m->method_name, method, sizeof(method));
@@ -1804,6 +2019,64 @@ relay_request(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 	leg_send_txn(w, o, m->method, bw->out, n);
 }
 
+/* Leg o answered 2xx a re-INVITE without SDP that leg from sent: the
+ * 2xx's offer goes to from in our 2xx, and o's ACK waits for from's ACK
+ * with the answer. No offer, or one the policy refuses: o's 2xx is
+ * acknowledged, from gets 488, and the call ends (o has a session we
+ * cannot answer). */
+static void
+rel_late_answered(struct call *c, struct tp_worker *w, struct leg *o,
+    struct leg *from, const struct sip_msg *m)
+{
+	struct bworker *bw = bw_of(c->b, w);
+	struct body bd0;
+	const struct body *bd = body_of(m, &bd0);
+
+	if (from == NULL) {
+		leg_ack_2xx(w, o);
+		return;
+	}
+	if (bd == NULL || !sv_is_sdp(bd->type)) {
+		snprintf(c->warn, sizeof(c->warn),
+		    "the answer to a re-INVITE without SDP carried no offer");
+		goto refuse;
+	}
+	if (c->anchored) {
+		struct anchor_leg ol, fl;
+		size_t n;
+
+		if (c->an == NULL) {
+			snprintf(c->warn, sizeof(c->warn),
+			    "the call's media "
+			    "is gone");
+			goto refuse;
+		}
+		leg_anchor(c, o, &ol);
+		leg_anchor(c, from, &fl);
+		if (anchor_offer(c->an, o->idx == 0 ? 0 : 1, &ol, bd->p,
+		        bd->len, c->warn, sizeof(c->warn)) != 0 ||
+		    anchor_offer_out(c->an, &fl, bw->sdp, sizeof(bw->sdp), &n,
+		        c->warn, sizeof(c->warn)) != 0) {
+			anchor_offer_done(c->an);
+			goto refuse;
+		}
+		bd0 = (struct body){{"application/sdp", 15}, bw->sdp, n};
+		bd = &bd0;
+	}
+	lo_hold(c, w, o->idx, from->idx, c->rel.cseq);
+	relay_answer(c, w, m->status, bd);
+	return;
+refuse:
+	log_info("call %s: offer in the answer of leg %d to a re-INVITE "
+	         "refused: %s; ending the call",
+	    c->uuid, o->idx, c->warn);
+	leg_ack_2xx(w, o);
+	relay_answer(c, w, 488, NULL);
+	leg_bye(w, o);
+	leg_bye(w, from);
+	call_end(c, w, "488");
+}
+
 /* A response from leg o to a request we relayed onto it. */
 static void
 relay_response(struct tp_worker *w, struct leg *o, const struct sip_msg *m)
@@ -1815,10 +2088,10 @@ relay_response(struct tp_worker *w, struct leg *o, const struct sip_msg *m)
 		return;
 	}
 	if (m->cseq_method == SIP_METHOD_INVITE) {
-		if (m->status < 300)
-			leg_ack_2xx(w, o);
-		else
+		if (m->status >= 300)
 			leg_ack_failure(w, o);
+		else if (!c->rel.late)
+			leg_ack_2xx(w, o); /* late: with the answer, later */
 		if (m->status < 300 && m->ncontact > 0)
 			sv_copy(m->contact[0].na.uri.text, o->target,
 			    sizeof(o->target));
@@ -1829,8 +2102,15 @@ relay_response(struct tp_worker *w, struct leg *o, const struct sip_msg *m)
 		struct body bd0;
 		const struct body *bd = body_of(m, &bd0);
 		struct leg *from = leg_by_idx(c, c->rel.from);
+		bool media = m->cseq_method == SIP_METHOD_INVITE ||
+		             m->cseq_method == SIP_METHOD_UPDATE;
 
-		if (c->anchored && bd != NULL && sv_is_sdp(bd->type)) {
+		if (c->rel.late && m->status < 300) {
+			rel_late_answered(c, w, o, from, m);
+			return;
+		}
+		if (c->anchored && bd != NULL &&
+		    (media || sv_is_sdp(bd->type))) {
 			bd = NULL;
 			if (m->status >= 200 && m->status < 300 &&
 			    from != NULL && anchor_pending(c->an, NULL)) {
@@ -1921,6 +2201,8 @@ message_handle(struct b2bua *b, struct tp_worker *w, const struct tp_flow *f,
 				tp_timer_cancel(w, &c->ah);
 			}
 		}
+		if (c->lo.on && c->lo.from == l->idx && m->cseq == c->lo.cseq)
+			lo_ack(c, w, l, m);
 		return 0;
 	case SIP_METHOD_CANCEL:
 		respond_to(b, w, f, m, 200, l->idx == 0 ? c->a.ltag : NULL);

@@ -75,14 +75,22 @@ EXTS = {
     "md_tcp_a": "2108",
     "md_tcp_b": "2109",
     "load": "1011",
+    "late": "1012",
     "lim_a": "2110",
     "lim_b": "2111",
     "tr_b": "2201",
+    # test_late_offer.py
+    "lo_ta": "2301",
+    "lo_tb": "2302",
+    "lo_ua": "2303",
+    "lo_ub": "2304",
+    "lo_na": "2305",
+    "lo_nb": "2306",
 }
 # Extensions that keep the default srtp=required (the tenant is set to
 # optional for SIPp, which does not do SRTP): the baresip phones and the
 # media tests' own.
-SRTP_REQUIRED = ("bs_a", "bs_b", "md_a", "md_b", "md_plain", "md_udp", "md_py")
+SRTP_REQUIRED = ("bs_a", "bs_b", "md_a", "md_b", "md_plain", "md_udp", "md_py", "lo_ta", "lo_tb")
 BETA_EXT = "3001"
 UNKNOWN_EXT = "1999"  # no such extension
 UNKNOWN_EXT_2 = "1990"  # another one
@@ -1049,6 +1057,56 @@ class TestCalls(SwTestCase):
         self.assertIsNotNone(r, "no answer to intmeth")
         self.assertEqual(r.status, 501, r.raw)
         self.assertIn(b'To: "BEL:\\\x07 NUL:\\\x00 DEL:\\\x7f"', r.raw)
+
+    # -- late offer --
+
+    def test_late_offer(self):
+        """Late offer (RFC 3261 13.2.1), SIPp on both sides: the caller's
+        INVITE has no SDP, so the callee's INVITE has none; the callee's
+        200 carries the offer, which reaches the caller anchored (our
+        address and a relay port, the callee's codecs, nothing else of the
+        callee's); the caller's ACK carries the answer, which reaches the
+        callee in its ACK, anchored. The same for a re-INVITE without SDP.
+        The call is recorded as answered."""
+        callee = EXTS["late"]
+        uas_port = free_port(True, taken=(self.srv.port, self.srv.tls_port))
+        self.register_contact("late", uas_port)
+        b, ok = self.srv.poll_bindings(callee, lambda b: len(b) == 1)
+        self.assertTrue(ok, "the callee's binding: %r" % b)
+        uas = self.uas("uas_late.xml", uas_port)
+        uac = self.uac("uac_late.xml", callee, extra=("-d", "500"))
+        uac.ok()
+        uas.ok()
+
+        invites = uas.received(method="INVITE")
+        self.assertEqual(len(invites), 2, uas.describe())
+        for inv in invites:
+            self.assertEqual(inv.body, b"", "an INVITE without SDP reached the callee with a body:\n%r" % inv.raw)
+            self.assertEqual(inv.get("Content-Length"), "0", inv.raw)
+        oks = [m for m in uac.received(status=200) if m.cseq()[1] == "INVITE"]
+        acks = uas.received(method="ACK")
+        self.assertEqual((len(oks), len(acks)), (2, 2), uac.describe() + uas.describe())
+        ports = set()
+        for ok200, ack in zip(oks, acks):
+            # The offer the caller got: ours, with the callee's codecs.
+            self.assertIn(b"o=- ", ok200.body, ok200.raw)
+            self.assertNotIn(b"o=callee", ok200.body, ok200.raw)
+            self.assertIn(b"c=IN IP4 127.0.0.1\r\n", ok200.body)
+            m = re.search(rb"m=audio (\d+) RTP/AVP ([0-9 ]+)\r\n", ok200.body)
+            self.assertTrue(m and MEDIA_LO <= int(m.group(1)) <= MEDIA_HI, ok200.body)
+            ports.add(int(m.group(1)))
+            # The answer the callee got, in the ACK of its 200.
+            self.assertEqual(ack.get("Content-Type"), "application/sdp", ack.raw)
+            self.assertIn(b"o=- ", ack.body, ack.raw)
+            self.assertNotIn(b"o=1001", ack.body, ack.raw)
+            m2 = re.search(rb"m=audio (\d+) RTP/AVP 0\r\n", ack.body)
+            self.assertTrue(m2 and MEDIA_LO <= int(m2.group(1)) <= MEDIA_HI, ack.body)
+            self.assertNotEqual(m.group(1), m2.group(1), "one relay port for both sides")
+        self.assertEqual(re.search(rb"m=audio \d+ RTP/AVP ([0-9 ]+)\r\n", oks[0].body).group(1), b"0 8")
+        self.assertEqual(len(ports), 1, "the caller's relay port moved on the re-INVITE: %r" % ports)
+        c = self.one_call(callee)
+        self.assertEqual(c["disposition"], "answered", c)
+        self.assertIsNotNone(c["answer_us"], c)
 
     # -- loops --
 
