@@ -355,3 +355,36 @@ class TestLateOffer(SwTestCase):
         self.assertEqual(len(rows), 1, rows)
         self.assertEqual(rows[0]["disposition"], "488", rows[0])
         log("call without an answer: %r" % rows[0]["disposition"])
+
+    def test_invite_with_a_body_other_than_sdp_refused(self):
+        """An INVITE whose body is not SDP (here multipart/mixed, which
+        could hide an offer from the anchor) gets 488 with a Warning; it
+        never reaches the callee."""
+        b = self.callee("udp", "lo_nb")
+        a = self.conn("udp")
+        num, callee = EXTS["lo_na"], EXTS["lo_nb"]
+        ruri = "sip:%s@%s" % (callee, TENANT_DOMAIN)
+        aor = "sip:%s@%s" % (num, TENANT_DOMAIN)
+        call_id, tag = new_call_id(), new_tag()
+        body = (b"--xx\r\nContent-Type: application/sdp\r\n\r\n" + (AVP % ("caller", 1, 41020)).encode() + b"\r\n--xx--\r\n")
+
+        def req(cseq, auth=None):
+            h = [("Via", a.via()), ("Max-Forwards", "70"), ("From", "<%s>;tag=%s" % (aor, tag)), ("To", "<%s>" % ruri),
+                 ("Call-ID", call_id), ("CSeq", "%d INVITE" % cseq), ("Contact", "<%s>" % a.contact_uri(num)),
+                 ("Content-Type", "multipart/mixed;boundary=xx")]
+            if auth:
+                h.append(("Proxy-Authorization", auth))
+            return Request("INVITE", ruri, h, body)
+
+        r1 = req(1)
+        a.send(r1)
+        a1 = self.next(a, lambda m: m.status is not None and m.status >= 200, "407")
+        ack_for(a, r1, a1)
+        ch = a1.challenges("Proxy-Authenticate")[0]
+        r2 = req(2, authorization("MD5", num, ch["realm"], self.srv.pw[num], "INVITE", ruri, ch["nonce"], 1))
+        a.send(r2)
+        a2 = self.next(a, lambda m: m.status is not None and m.status >= 200, "final answer")
+        ack_for(a, r2, a2)
+        self.assertEqual(a2.status, 488, a2.raw)
+        self.assertRegex(a2.get("Warning") or "", r'^399 \S+ "an INVITE\'s body must be SDP')
+        self.assertIsNone(b.recv(0.5), "the INVITE reached the callee")
