@@ -42,6 +42,7 @@ struct storew {
 	size_t queued;
 	uint64_t enq_seq, done_seq; /* for flush */
 	bool stop;
+	bool waiting; /* the writer sleeps on cond: a job must wake it */
 	struct storew_stats stats;
 };
 
@@ -65,7 +66,10 @@ enqueue(struct storew *w, struct job *j)
 	w->tail = j;
 	w->queued++;
 	w->enq_seq++;
-	pthread_cond_signal(&w->cond);
+	/* A busy writer takes the job with its next batch: no wake-up (a
+	 * futex call per REGISTER otherwise). */
+	if (w->waiting)
+		pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	return 0;
 }
@@ -199,8 +203,11 @@ writer_main(void *arg)
 		uint64_t seq;
 		size_t n = 0;
 
-		while (w->head == NULL && !w->stop)
+		while (w->head == NULL && !w->stop) {
+			w->waiting = true;
 			pthread_cond_wait(&w->cond, &w->lock);
+			w->waiting = false;
+		}
 		if (w->head == NULL && w->stop)
 			break;
 		batch = w->head;

@@ -5,6 +5,7 @@
 #include "sip/msg.h"
 
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -442,6 +443,30 @@ transport_tls_load(
 	return 0;
 }
 
+/* The kernel picks the worker socket of a UDP listener's SO_REUSEPORT
+ * group at random for each datagram (a classic BPF program on the group)
+ * instead of by the source's hash: one busy source (a carrier, an SBC, a
+ * load generator) is spread over every worker, not held to one. Messages
+ * of one call are handed to the worker that owns its Call-ID anyway. */
+static int
+udp_spread(int fd, unsigned nworkers)
+{
+	struct sock_filter code[] = {
+	    {BPF_LD | BPF_W | BPF_ABS, 0, 0,
+	        (uint32_t)(SKF_AD_OFF + SKF_AD_RANDOM)},
+	    {BPF_ALU | BPF_MOD | BPF_K, 0, 0, nworkers},
+	    {BPF_RET | BPF_A, 0, 0, 0},
+	};
+	struct sock_fprog prog = {
+	    .len = (unsigned short)(sizeof(code) / sizeof(code[0])),
+	    .filter = code};
+
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog,
+	        sizeof(prog)) == -1)
+		return errno;
+	return 0;
+}
+
 static int
 listeners_add(struct transport *t, const struct config_listen *cl,
     enum tp_proto proto, char *err, size_t errsize)
@@ -544,6 +569,14 @@ transport_new(const struct config *cfg, unsigned nworkers,
 			w->nudp++;
 		}
 	}
+	for (j = 0; nworkers > 1 && j < t->w[0].nudp; j++)
+		if ((rc = udp_spread(t->w[0].udp[j].ep.fd, nworkers)) != 0) {
+			snprintf(err, errsize,
+			    "[sip] udp: cannot spread datagrams over the "
+			    "workers: %s",
+			    strerror(rc));
+			goto fail;
+		}
 	*out = t;
 	return 0;
 fail:
