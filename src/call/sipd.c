@@ -25,7 +25,6 @@ struct sipd_worker {
 	struct number_info num;
 	struct trunk_info trunk;
 	struct reg_contact contacts[SIP_CONTACT_MAX];
-	struct scache *sc;
 	char out[SIPD_OUT_MAX];
 	char hdrs[SIPD_OUT_MAX];
 };
@@ -36,6 +35,7 @@ struct sipd {
 	struct credtab *creds;
 	struct regtab *reg;
 	struct nctab *nc;
+	struct scache *sc; /* UDP non-INVITE answers, for retransmissions */
 	struct storew *sw;
 	struct b2bua *b2b;
 	struct guard *guard;
@@ -58,7 +58,6 @@ sipd_new(const struct sipd_params *p, struct sipd **out)
 {
 	struct sipd *d = calloc(1, sizeof(*d));
 	unsigned char r[32];
-	unsigned i;
 
 	if (d == NULL)
 		return ENOMEM;
@@ -78,9 +77,8 @@ sipd_new(const struct sipd_params *p, struct sipd **out)
 	randombytes_buf(d->sweep_key, sizeof(d->sweep_key));
 	if ((d->w = calloc(d->nworkers, sizeof(*d->w))) == NULL)
 		goto fail;
-	for (i = 0; i < d->nworkers; i++)
-		if (scache_new(&d->w[i].sc) != 0)
-			goto fail;
+	if (scache_new(&d->sc) != 0)
+		goto fail;
 	*out = d;
 	return 0;
 fail:
@@ -91,12 +89,10 @@ fail:
 void
 sipd_free(struct sipd *d)
 {
-	unsigned i;
 
 	if (d == NULL)
 		return;
-	for (i = 0; d->w != NULL && i < d->nworkers; i++)
-		scache_free(d->w[i].sc);
+	scache_free(d->sc);
 	free(d->w);
 	sodium_memzero(d, sizeof(*d));
 	free(d);
@@ -1247,19 +1243,11 @@ sipd_handle(struct sipd *d, struct tp_worker *w, int widx,
 	}
 	/* A retransmission over UDP gets the answer it got before. */
 	if (f->proto == TP_UDP && m->nvia > 0) {
-		const char *cached;
-		size_t clen;
-
 		klen = scache_key(key, sizeof(key), m->via[0].branch,
 		    m->via[0].host, m->via[0].port, m->cseq_method_name);
-		if (klen > 0 &&
-		    (cached = scache_get(
-		         sw->sc, key, klen, util_now_us(), &clen)) != NULL &&
-		    clen <= outsize) {
-			memcpy(out, cached, clen);
-			*outlen = clen;
+		if (klen > 0 && scache_get(d->sc, key, klen, util_now_us(), out,
+		                    outsize, outlen))
 			return 0;
-		}
 	}
 	if (m->method == SIP_METHOD_REGISTER)
 		rc = do_register(d, sw, f, out, outsize, outlen);
@@ -1272,7 +1260,7 @@ sipd_handle(struct sipd *d, struct tp_worker *w, int widx,
 	else
 		rc = respond(sw, f, 501, NULL, allow_hdr, out, outsize, outlen);
 	if (rc == 0 && klen > 0 && *outlen > 0)
-		scache_put(sw->sc, key, klen, out, *outlen, util_now_us());
+		scache_put(d->sc, key, klen, out, *outlen, util_now_us());
 	return rc;
 }
 

@@ -129,6 +129,9 @@ char *tp_addr_fmt(const struct sockaddr_storage *ss, char *buf, size_t size);
 struct tp_stats {
 	uint64_t udp_rx, stream_rx, tx, conns_open, conns_total, conns_refused,
 	    tls_handshake_fail, frames_bad, idle_closed;
+	/* TLS connections past their handshake: records handled by us
+	 * (tlsrec), or left to OpenSSL (a case tlsrec does not take). */
+	uint64_t tls_own, tls_openssl;
 };
 void transport_stats(struct transport *t, struct tp_stats *out);
 

@@ -1,8 +1,9 @@
-/* scache.c: see scache.h. A ring of entries, oldest reused first, with a
- * chained hash index. */
+/* scache.c: see scache.h. Each shard is a ring of entries, oldest reused
+ * first, with a chained hash index, under its own mutex. */
 #include "txn/scache.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,24 +22,32 @@ struct sc_entry {
 	int used;
 };
 
+struct sc_shard {
+	pthread_mutex_t mu;
+	uint32_t head;
+	uint32_t buckets[SCACHE_SHARD_ENTRIES];
+	struct sc_entry e[SCACHE_SHARD_ENTRIES];
+};
+
 struct scache {
 	unsigned char seed[crypto_shorthash_KEYBYTES];
-	uint32_t head;
-	uint32_t buckets[SCACHE_ENTRIES];
-	struct sc_entry e[SCACHE_ENTRIES];
+	struct sc_shard sh[SCACHE_SHARDS];
 };
 
 int
 scache_new(struct scache **out)
 {
 	struct scache *c = calloc(1, sizeof(*c));
-	size_t i;
+	size_t s, i;
 
 	if (c == NULL)
 		return ENOMEM;
 	randombytes_buf(c->seed, sizeof(c->seed));
-	for (i = 0; i < SCACHE_ENTRIES; i++)
-		c->buckets[i] = SC_NONE;
+	for (s = 0; s < SCACHE_SHARDS; s++) {
+		pthread_mutex_init(&c->sh[s].mu, NULL);
+		for (i = 0; i < SCACHE_SHARD_ENTRIES; i++)
+			c->sh[s].buckets[i] = SC_NONE;
+	}
 	*out = c;
 	return 0;
 }
@@ -46,12 +55,15 @@ scache_new(struct scache **out)
 void
 scache_free(struct scache *c)
 {
-	size_t i;
+	size_t s, i;
 
 	if (c == NULL)
 		return;
-	for (i = 0; i < SCACHE_ENTRIES; i++)
-		free(c->e[i].resp);
+	for (s = 0; s < SCACHE_SHARDS; s++) {
+		for (i = 0; i < SCACHE_SHARD_ENTRIES; i++)
+			free(c->sh[s].e[i].resp);
+		pthread_mutex_destroy(&c->sh[s].mu);
+	}
 	free(c);
 }
 
@@ -65,8 +77,9 @@ scache_key(char *key, size_t size, struct sv branch, struct sv host,
 	return n < 0 || (size_t)n >= size ? 0 : (size_t)n;
 }
 
-static uint32_t
-sc_bucket(const struct scache *c, const char *key, size_t klen)
+/* The key's shard and its bucket there. */
+static struct sc_shard *
+sc_locate(struct scache *c, const char *key, size_t klen, uint32_t *bucket)
 {
 	unsigned char h[crypto_shorthash_BYTES];
 	uint32_t v;
@@ -74,51 +87,64 @@ sc_bucket(const struct scache *c, const char *key, size_t klen)
 	crypto_shorthash(h, (const unsigned char *)key, klen, c->seed);
 	v = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 |
 	    (uint32_t)h[3] << 24;
-	return v % SCACHE_ENTRIES;
+	*bucket = (v / SCACHE_SHARDS) % SCACHE_SHARD_ENTRIES;
+	return &c->sh[v % SCACHE_SHARDS];
 }
 
-const char *
-scache_get(
-    struct scache *c, const char *key, size_t klen, int64_t now_us, size_t *len)
+bool
+scache_get(struct scache *c, const char *key, size_t klen, int64_t now_us,
+    char *out, size_t size, size_t *len)
 {
-	uint32_t i;
+	uint32_t b, i;
+	struct sc_shard *s = sc_locate(c, key, klen, &b);
+	bool found = false;
 
-	for (i = c->buckets[sc_bucket(c, key, klen)]; i != SC_NONE;
-	     i = c->e[i].next)
-		if (c->e[i].klen == klen &&
-		    memcmp(c->e[i].key, key, klen) == 0 &&
-		    c->e[i].expires_us > now_us) {
-			*len = c->e[i].len;
-			return c->e[i].resp;
+	pthread_mutex_lock(&s->mu);
+	for (i = s->buckets[b]; i != SC_NONE; i = s->e[i].next) {
+		const struct sc_entry *e = &s->e[i];
+
+		if (e->klen == klen && memcmp(e->key, key, klen) == 0 &&
+		    e->expires_us > now_us) {
+			if (e->len <= size) {
+				memcpy(out, e->resp, e->len);
+				*len = e->len;
+				found = true;
+			}
+			break;
 		}
-	return NULL;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return found;
 }
 
 void
 scache_put(struct scache *c, const char *key, size_t klen, const char *resp,
     size_t len, int64_t now_us)
 {
+	struct sc_shard *s;
 	struct sc_entry *e;
-	uint32_t i = c->head, b;
-	char *copy;
+	uint32_t i, b;
+	char *copy, *old = NULL;
 
 	if (klen > SCACHE_KEY_MAX || len > SCACHE_RESP_MAX)
 		return;
 	if ((copy = malloc(len)) == NULL)
 		return;
 	memcpy(copy, resp, len);
-	c->head = (c->head + 1) % SCACHE_ENTRIES;
-	e = &c->e[i];
+	s = sc_locate(c, key, klen, &b);
+	pthread_mutex_lock(&s->mu);
+	i = s->head;
+	s->head = (s->head + 1) % SCACHE_SHARD_ENTRIES;
+	e = &s->e[i];
 	if (e->used) {
-		uint32_t *pp = &c->buckets[e->bucket];
+		uint32_t *pp = &s->buckets[e->bucket];
 
 		while (*pp != SC_NONE && *pp != i)
-			pp = &c->e[*pp].next;
+			pp = &s->e[*pp].next;
 		if (*pp == i)
 			*pp = e->next;
-		free(e->resp);
+		old = e->resp;
 	}
-	b = sc_bucket(c, key, klen);
 	memcpy(e->key, key, klen);
 	e->klen = klen;
 	e->resp = copy;
@@ -126,6 +152,8 @@ scache_put(struct scache *c, const char *key, size_t klen, const char *resp,
 	e->expires_us = now_us + SCACHE_TIMER_J_US;
 	e->bucket = b;
 	e->used = 1;
-	e->next = c->buckets[b];
-	c->buckets[b] = i;
+	e->next = s->buckets[b];
+	s->buckets[b] = i;
+	pthread_mutex_unlock(&s->mu);
+	free(old);
 }
