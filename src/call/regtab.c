@@ -94,6 +94,20 @@ same_binding(const struct reg_contact *a, const struct reg_contact *b)
 	return strcmp(a->uri, b->uri) == 0;
 }
 
+/* Whether b refreshes a with nothing changed but the expiry (and the
+ * CSeq): same source, transport, connection, Call-ID, agent, q. */
+static bool
+same_refresh(const struct reg_contact *a, const struct reg_contact *b)
+{
+	return a->has_flow && b->has_flow && a->flow.proto == b->flow.proto &&
+	       a->flow.conn_id == b->flow.conn_id &&
+	       a->flow.peerlen == b->flow.peerlen &&
+	       memcmp(&a->flow.peer, &b->flow.peer, a->flow.peerlen) == 0 &&
+	       a->q == b->q && strcmp(a->call_id, b->call_id) == 0 &&
+	       strcmp(a->user_agent, b->user_agent) == 0 &&
+	       strcmp(a->uri, b->uri) == 0;
+}
+
 static void
 ext_drop(struct reg_ext **pp)
 {
@@ -116,7 +130,7 @@ contact_drop(struct reg_shard *s, struct reg_ext *e, size_t i)
 /* regtab_update with the shard's lock held. */
 static int
 update_locked(struct reg_shard *s, int64_t ext_id, const struct reg_contact *c,
-    int64_t now_us)
+    int64_t now_us, bool *write)
 {
 	struct reg_ext **pp, *e;
 	size_t i;
@@ -149,10 +163,19 @@ update_locked(struct reg_shard *s, int64_t ext_id, const struct reg_contact *c,
 			rc = EALREADY;
 			goto out;
 		}
-		if (c->expires_us == 0)
+		if (c->expires_us == 0) {
 			contact_drop(s, e, i);
-		else
+		} else {
+			int64_t stored = e->c[i].stored_us;
+			bool keep =
+			    same_refresh(&e->c[i], c) &&
+			    stored - now_us >= (c->expires_us - now_us) / 4 * 3;
+
 			e->c[i] = *c;
+			e->c[i].stored_us = keep ? stored : c->expires_us;
+			if (write != NULL)
+				*write = !keep;
+		}
 	} else if (c->expires_us != 0) {
 		if (e->n == REG_CONTACTS_MAX) {
 			rc = ENOSPC;
@@ -171,7 +194,8 @@ update_locked(struct reg_shard *s, int64_t ext_id, const struct reg_contact *c,
 			e->c = na;
 			e->cap = nc;
 		}
-		e->c[e->n++] = *c;
+		e->c[e->n] = *c;
+		e->c[e->n++].stored_us = c->expires_us;
 		s->count++;
 	}
 	if (e->n == 0)
@@ -188,14 +212,14 @@ regtab_update(struct regtab *t, int64_t ext_id, const struct reg_contact *c,
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	rc = update_locked(s, ext_id, c, now_us);
+	rc = update_locked(s, ext_id, c, now_us, NULL);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
 
 int
 regtab_update_all(struct regtab *t, int64_t ext_id,
-    const struct reg_contact *cs, size_t n, int64_t now_us)
+    const struct reg_contact *cs, size_t n, int64_t now_us, bool *write)
 {
 	struct reg_shard *s = shard_of(t, ext_id);
 	struct reg_ext *e;
@@ -229,8 +253,12 @@ regtab_update_all(struct regtab *t, int64_t ext_id,
 	if (rc == 0 && count > REG_CONTACTS_MAX)
 		rc = ENOSPC;
 	/* Then apply them all, under the same lock. */
-	for (i = 0; i < n && rc == 0; i++)
-		rc = update_locked(s, ext_id, &cs[i], now_us);
+	for (i = 0; i < n && rc == 0; i++) {
+		if (write != NULL)
+			write[i] = true;
+		rc = update_locked(s, ext_id, &cs[i], now_us,
+		    write != NULL ? &write[i] : NULL);
+	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }

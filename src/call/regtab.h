@@ -31,6 +31,8 @@ struct reg_contact {
 	bool has_flow; /* false after a restart until the phone registers */
 	struct sockaddr_storage src; /* the REGISTER's source address and
 	                                port (family 0 after a restart) */
+	int64_t stored_us; /* the expiry last written to the store (set by
+	                      regtab_update_all; callers leave it 0) */
 };
 
 struct regtab;
@@ -46,9 +48,15 @@ int regtab_update(struct regtab *t, int64_t ext_id, const struct reg_contact *c,
     int64_t now_us);
 /* Applies the n contacts of one REGISTER all or none (RFC 3261 10.3
  * step 7): EALREADY when one is out of order, ENOSPC when the result
- * would pass REG_CONTACTS_MAX; nothing changed then. */
+ * would pass REG_CONTACTS_MAX; nothing changed then. On success, when
+ * write is not NULL, write[i] tells whether contact i must be written to
+ * the store: false for a refresh that changes nothing but the expiry
+ * while the expiry last written still covers 3/4 of the new interval
+ * (a binding restored from the store then outlives every phone that
+ * refreshes before 3/4 of its interval; phones that refresh every
+ * minute with a long Expires cost no write per REGISTER). */
 int regtab_update_all(struct regtab *t, int64_t ext_id,
-    const struct reg_contact *cs, size_t n, int64_t now_us);
+    const struct reg_contact *cs, size_t n, int64_t now_us, bool *write);
 /* Removes every contact of ext_id (Contact: *, Expires: 0) unless one has
  * the same Call-ID with a CSeq not lower than cseq (EALREADY). */
 int regtab_remove_all(

@@ -611,6 +611,7 @@ do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 	const struct sip_hdr *uah;
 	enum auth_result ar;
 	int64_t now = util_now_us();
+	bool write[SIP_CONTACT_MAX], wrote = false;
 	size_t i;
 	int rc;
 
@@ -731,7 +732,8 @@ do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 			cs[i].has_flow = true;
 			cs[i].src = f->peer;
 		}
-		rc = regtab_update_all(d->reg, e.ext_id, cs, m->ncontact, now);
+		rc = regtab_update_all(
+		    d->reg, e.ext_id, cs, m->ncontact, now, write);
 		if (rc == EALREADY)
 			return respond(sw, f, 500, "Out of order", NULL, out,
 			    outsize, outlen);
@@ -742,7 +744,10 @@ do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 			return respond(
 			    sw, f, 500, NULL, NULL, out, outsize, outlen);
 		for (i = 0; i < m->ncontact; i++) {
-			binding_write(d, &e, &cs[i], ip, f);
+			if (write[i]) {
+				binding_write(d, &e, &cs[i], ip, f);
+				wrote = true;
+			}
 			if (cs[i].expires_us != 0 && f->proto == TP_TLS &&
 			    !e.tls_pinned) {
 				/* The store pins it too (the binding's
@@ -756,8 +761,8 @@ do_register(struct sipd *d, struct sipd_worker *sw, const struct tp_flow *f,
 			}
 		}
 	}
-	if (m->ncontact > 0)
-		ext_seen(d, &e, f, ua);
+	if (wrote)
+		ext_seen(d, &e, f, ua); /* with the bindings it shows */
 	atomic_fetch_add(&d->stats.reg_ok, 1);
 	if ((rc = contacts_hdrs(d, e.ext_id, sw->hdrs, sizeof(sw->hdrs))) != 0)
 		return rc;

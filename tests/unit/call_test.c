@@ -10,6 +10,7 @@
 #include "call/nctab.h"
 #include "call/regtab.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -27,6 +28,66 @@ contact(const char *uri, const char *callid, uint32_t cseq, int64_t exp)
 	c.expires_us = exp;
 	c.q = 1000;
 	return c;
+}
+
+/* Which REGISTERs are written to the store: new bindings, changes and
+ * removals always; a refresh that changes only the expiry when the
+ * expiry last written no longer covers 3/4 of the new interval. */
+static void
+test_regtab_store_writes(void **state)
+{
+	const int64_t s = 1000000, now = 1000 * s, iv = 3600 * s;
+	struct regtab *t;
+	struct reg_contact c;
+	bool w[1];
+
+	(void)state;
+	assert_int_equal(regtab_new(&t), 0);
+	c = contact("sip:1001@10.0.0.5:5060", "cid", 1, now + iv);
+	c.has_flow = true;
+	c.flow.proto = TP_UDP;
+	c.flow.peerlen = sizeof(struct sockaddr_in);
+	((struct sockaddr_in *)&c.flow.peer)->sin_family = AF_INET;
+	((struct sockaddr_in *)&c.flow.peer)->sin_port = htons(5060);
+	assert_int_equal(regtab_update_all(t, 1, &c, 1, now, w), 0);
+	assert_true(w[0]); /* new */
+	c.cseq = 2;
+	c.expires_us = now + 60 * s + iv;
+	assert_int_equal(regtab_update_all(t, 1, &c, 1, now + 60 * s, w), 0);
+	assert_false(w[0]); /* a minute later, same everything */
+	c.cseq = 3;
+	c.expires_us = now + 800 * s + iv;
+	assert_int_equal(regtab_update_all(t, 1, &c, 1, now + 800 * s, w), 0);
+	assert_false(w[0]); /* stored covers 2,800 s of 3,600: enough */
+	c.cseq = 4;
+	c.expires_us = now + 1000 * s + iv;
+	assert_int_equal(regtab_update_all(t, 1, &c, 1, now + 1000 * s, w), 0);
+	assert_true(w[0]); /* 2,600 s of 3,600: written */
+	c.cseq = 5;
+	c.expires_us = now + 1001 * s + iv;
+	assert_int_equal(regtab_update_all(t, 1, &c, 1, now + 1001 * s, w), 0);
+	assert_false(w[0]); /* measured from the new write */
+	/* Another source port (NAT rebinding): written at once. */
+	((struct sockaddr_in *)&c.flow.peer)->sin_port = htons(5062);
+	c.cseq = 6;
+	assert_int_equal(regtab_update_all(t, 1, &c, 1, now + 1002 * s, w), 0);
+	assert_true(w[0]);
+	/* Another Call-ID (the phone restarted): written. */
+	snprintf(c.call_id, sizeof(c.call_id), "cid2");
+	c.cseq = 1;
+	assert_int_equal(regtab_update_all(t, 1, &c, 1, now + 1003 * s, w), 0);
+	assert_true(w[0]);
+	/* A longer Expires than the stored one covers: written. */
+	c.cseq = 2;
+	c.expires_us = now + 1004 * s + 3 * iv;
+	assert_int_equal(regtab_update_all(t, 1, &c, 1, now + 1004 * s, w), 0);
+	assert_true(w[0]);
+	/* Removal: written. */
+	c.cseq = 3;
+	c.expires_us = 0;
+	assert_int_equal(regtab_update_all(t, 1, &c, 1, now + 1005 * s, w), 0);
+	assert_true(w[0]);
+	regtab_free(t);
 }
 
 static void
@@ -210,6 +271,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_regtab_basic),
+	    cmocka_unit_test(test_regtab_store_writes),
 	    cmocka_unit_test(test_regtab_limits_and_flows),
 	    cmocka_unit_test(test_nctab),
 	    cmocka_unit_test(test_credtab),
