@@ -2,6 +2,7 @@
 #include "call/regtab.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,12 +95,36 @@ same_binding(const struct reg_contact *a, const struct reg_contact *b)
 	return strcmp(a->uri, b->uri) == 0;
 }
 
+/* Whether two socket addresses are the same address and port. */
+static bool
+same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a,
+		                         *y = (const void *)b;
+
+		return x->sin_port == y->sin_port &&
+		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a,
+		                          *y = (const void *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+	}
+	return false;
+}
+
 /* Whether b refreshes a with nothing changed but the expiry (and the
- * CSeq): same source, transport, connection, Call-ID, agent, q. */
+ * CSeq): same source, flow, connection, Call-ID, agent, q. */
 static bool
 same_refresh(const struct reg_contact *a, const struct reg_contact *b)
 {
-	return a->has_flow && b->has_flow && a->flow.proto == b->flow.proto &&
+	return a->has_flow && b->has_flow && same_addr(&a->src, &b->src) &&
+	       a->flow.proto == b->flow.proto &&
 	       a->flow.conn_id == b->flow.conn_id &&
 	       a->flow.peerlen == b->flow.peerlen &&
 	       memcmp(&a->flow.peer, &b->flow.peer, a->flow.peerlen) == 0 &&

@@ -402,7 +402,35 @@ class TestSipp(SipTestCase):
 
 
 class TestRegistrar(SipTestCase):
-    EXTS = ("1001", "1002", "1003", "1004", "1005", "1006", "1007", "1008", "1009", "1010", "1011")
+    EXTS = ("1001", "1002", "1003", "1004", "1005", "1006", "1007", "1008", "1009", "1010", "1011", "1012")
+
+    def test_refresh_written_only_when_needed(self):
+        """A refresh that changes only the expiry (same Call-ID, source,
+        transport) is not written to the store while the stored expiry
+        covers 3/4 of the interval; the answer still shows the new expiry.
+        From another source it is written at once."""
+        conn = self.udp()
+        p = self.phone(conn, "1012")
+        self.assertStatus(p.register(expires=300), 200)
+        b, ok = self.srv.poll_bindings("1012", lambda b: len(b) == 1)
+        self.assertTrue(ok, b)
+        first = b[0]
+        time.sleep(1.2)
+        r = p.register(expires=300)
+        self.assertStatus(r, 200)
+        self.assertGreaterEqual(contact_expires(r, conn.contact_uri("1012")), 299)
+        time.sleep(0.5)  # what the store writer would have written by now
+        b = self.srv.bindings("1012")
+        self.assertEqual((b[0]["expires_us"], b[0]["cseq"]), (first["expires_us"], first["cseq"]),
+                         "a pure refresh was written")
+        # The same phone from another port (NAT rebinding): written.
+        conn2 = self.udp()
+        p.conn = conn2
+        self.assertStatus(p.register(expires=300, contacts=["<%s>" % conn.contact_uri("1012")]), 200)
+        b, ok = self.srv.poll_bindings("1012", lambda b: b and b[0]["expires_us"] > first["expires_us"])
+        self.assertTrue(ok, "a refresh from another source was not written: %r" % b)
+        self.assertEqual(b[0]["source"], "127.0.0.1:%d" % conn2.local[1])
+        self.assertStatus(p.register(expires=0, contacts=["<%s>" % conn.contact_uri("1012")]), 200)
 
     def test_challenge_then_sha256_and_md5(self):
         for transport, number in (("udp", "1001"), ("tcp", "1002")):

@@ -49,6 +49,7 @@ test_regtab_store_writes(void **state)
 	c.flow.peerlen = sizeof(struct sockaddr_in);
 	((struct sockaddr_in *)&c.flow.peer)->sin_family = AF_INET;
 	((struct sockaddr_in *)&c.flow.peer)->sin_port = htons(5060);
+	c.src = c.flow.peer;
 	assert_int_equal(regtab_update_all(t, 1, &c, 1, now, w), 0);
 	assert_true(w[0]); /* new */
 	c.cseq = 2;
@@ -68,10 +69,13 @@ test_regtab_store_writes(void **state)
 	assert_int_equal(regtab_update_all(t, 1, &c, 1, now + 1001 * s, w), 0);
 	assert_false(w[0]); /* measured from the new write */
 	/* Another source port (NAT rebinding): written at once. */
-	((struct sockaddr_in *)&c.flow.peer)->sin_port = htons(5062);
+	((struct sockaddr_in *)&c.src)->sin_port = htons(5062);
 	c.cseq = 6;
 	assert_int_equal(regtab_update_all(t, 1, &c, 1, now + 1002 * s, w), 0);
 	assert_true(w[0]);
+	c.cseq = 7;
+	assert_int_equal(regtab_update_all(t, 1, &c, 1, now + 1002 * s, w), 0);
+	assert_false(w[0]); /* and from there on, a refresh again */
 	/* Another Call-ID (the phone restarted): written. */
 	snprintf(c.call_id, sizeof(c.call_id), "cid2");
 	c.cseq = 1;
