@@ -230,3 +230,66 @@ class TestTlsMemory(SwTestCase):
         log("daemon PSS %d kB -> %d kB with %d more idle TLS connections: %.0f bytes each"
             % (before, after, MEM_CONNS, per_conn))
         self.assertLess(per_conn, MEM_MAX_PER_CONN, "an idle TLS connection costs %.0f bytes" % per_conn)
+
+
+class TestSlowClients(SipTestCase):
+    """Slowloris: clients that start a message (or a TLS record) and never
+    finish it tie up nothing: other clients are answered meanwhile, and
+    each slow connection is closed once its message has been pending for
+    30 s (TP_HEADER_S); an idle connection with nothing pending stays."""
+
+    EXTS = ("1001",)
+
+    def closed_within(self, sock, seconds):
+        """Waits until the peer closes sock; returns the seconds it took,
+        or None."""
+        t0 = time.monotonic()
+        sock.setblocking(False)
+        while time.monotonic() - t0 < seconds:
+            try:
+                d = os.read(sock.fileno(), 4096)
+            except BlockingIOError:
+                time.sleep(0.2)
+                continue
+            except ConnectionResetError:
+                return time.monotonic() - t0
+            if d == b"":
+                return time.monotonic() - t0
+        return None
+
+    def test_slow_clients_closed_and_others_served(self):
+        partial = options()[:60]
+        # TCP: half a request.
+        tcp = socket.create_connection(self.srv.addr, timeout=5)
+        self.addCleanup(tcp.close)
+        tcp.sendall(partial)
+        # TLS: half a request inside whole records.
+        tls_plain = self.tls()
+        tls_plain.sock.send(partial)
+        # TLS: half a record (a header announcing 100 bytes, 10 sent).
+        tls_rec = self.tls()
+        os.write(tls_rec.sock.fileno(), bytes([23, 3, 3, 0, 100]) + os.urandom(10))
+        # An idle TLS phone with nothing pending: stays open.
+        idle = self.tls()
+        idle.send(options(conn=idle))
+        self.assertEqual(idle.recv(3.0).status, 200)
+        t0 = time.monotonic()
+        # Meanwhile everybody else is served, over every transport.
+        for i in range(10):
+            for conn in (self.udp(), self.tcp(), self.tls()):
+                conn.send(options(conn=conn))
+                r = conn.recv(3.0)
+                self.assertIsNotNone(r, "a client got no answer while slow ones hold connections")
+                self.assertEqual(r.status, 200)
+                conn.close()
+        left = 45 - (time.monotonic() - t0)
+        for name, s in (("tcp", tcp), ("tls (partial message)", tls_plain.sock), ("tls (partial record)", tls_rec.sock)):
+            took = self.closed_within(s, max(left, 1))
+            self.assertIsNotNone(took, "the slow %s connection is still open after 45 s" % name)
+            left -= took
+            log("slow %s connection closed" % name)
+        # The idle one is still served.
+        idle.send(options(conn=idle))
+        r = idle.recv(3.0)
+        self.assertIsNotNone(r, "the idle TLS connection was closed")
+        self.assertEqual(r.status, 200)
