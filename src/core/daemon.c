@@ -39,6 +39,7 @@ enum {
 	DAEMON_POLL_MS = 200, /* change-log poll: changes seen < 1 s */
 	DAEMON_CHANGE_BATCH = 1000,
 	DAEMON_BAN_PURGE_US = 60 * 1000000, /* ended bans deleted this often */
+	DAEMON_GUARD_CAPACITY = 65536,      /* sources the guard follows */
 };
 
 struct daemon {
@@ -281,6 +282,19 @@ daemon_follow(struct daemon *d)
 		    trunktab_number_count(d->trunks));
 }
 
+/* The guard's settings from the config ([guard]). */
+static void
+daemon_guard_params(const struct config *cfg, struct guard_params *gp)
+{
+	memset(gp, 0, sizeof(*gp));
+	gp->ban_max_us = (int64_t)30 * 86400 * 1000000;
+	gp->trust_us = (int64_t)3600 * 1000000;
+	gp->capacity = DAEMON_GUARD_CAPACITY;
+	guard_params_config(gp, cfg);
+	if (gp->ban_max_us < gp->ban_us)
+		gp->ban_max_us = gp->ban_us;
+}
+
 static void
 daemon_reload(struct daemon *d)
 {
@@ -310,6 +324,18 @@ daemon_reload(struct daemon *d)
 	if (d->b2b != NULL)
 		b2bua_set_limits(
 		    d->b2b, cfg->guard_calls_ext, cfg->guard_calls_tenant);
+	if (d->guard != NULL) {
+		struct guard_params gp;
+
+		/* Bans, failures, trust and locks stay; the [guard] settings
+		 * change (but for the connection limits of the transport,
+		 * [guard] conn_rate, conn_burst and the allow list's exemption
+		 * from them: at the next start). */
+		daemon_guard_params(cfg, &gp);
+		if (guard_reconfigure(d->guard, &gp, util_now_us()) != 0)
+			log_err("reload: the [guard] settings could not be "
+			        "applied; the old ones stay");
+	}
 	d->keys = keys;
 	log_set_level(cfg->log_level);
 	log_info("reload: config and keys reloaded");
@@ -547,19 +573,7 @@ daemon_run(const char *conf_path)
 		{
 			struct guard_params gp;
 
-			memset(&gp, 0, sizeof(gp));
-			gp.max_failures = d.cfg->guard_max_auth_failures;
-			gp.window_us = d.cfg->guard_window_us;
-			gp.ban_us = d.cfg->guard_ban_us;
-			gp.ban_max_us = (int64_t)30 * 86400 * 1000000;
-			if (gp.ban_max_us < gp.ban_us)
-				gp.ban_max_us = gp.ban_us;
-			gp.trust_us = (int64_t)3600 * 1000000;
-			gp.allow = d.cfg->guard_allow;
-			gp.allow_n = d.cfg->guard_allow_n;
-			gp.capacity = 65536;
-			guard_params_config(
-			    &gp, d.cfg); /* the rest of [guard] */
+			daemon_guard_params(d.cfg, &gp);
 			gp.on_ban = guard_on_ban;
 			gp.on_ban_arg = &d;
 			if (guard_new(&gp, &d.guard) != 0) {

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,11 +75,22 @@ struct guard_shard {
 	uint32_t lru_head, lru_tail; /* oldest, newest */
 };
 
-struct guard {
+/* The settings: replaced whole by guard_reconfigure (a reload), read
+ * through one pointer; a replaced one is freed a minute later (readers
+ * hold it for one call). */
+struct guard_conf {
 	struct guard_params p;
 	struct config_cidr allow[CONFIG_CIDR_MAX];
 	struct config_cidr deny[CONFIG_CIDR_MAX];
 	char decoys[CONFIG_DECOYS_MAX][CONFIG_DECOY_LEN + 1];
+	struct guard_conf *retired_next;
+	int64_t retired_us;
+};
+
+struct guard {
+	_Atomic(struct guard_conf *) cf;
+	pthread_mutex_t cf_lock; /* reconfigure; retired */
+	struct guard_conf *retired;
 	uint64_t seed;
 	unsigned nshard;                        /* a power of two */
 	struct guard_shard shard[GUARD_SHARDS]; /* sources */
@@ -87,6 +99,14 @@ struct guard {
 	unsigned nrshard;
 	struct guard_shard rshard[GUARD_SHARDS]; /* token buckets */
 };
+
+/* The settings in force. */
+static const struct guard_conf *
+guard_conf(const struct guard *g)
+{
+	return atomic_load_explicit(
+	    (_Atomic(struct guard_conf *) *)&g->cf, memory_order_acquire);
+}
 
 /* Sets *k to the key of src. Returns 0 or EAFNOSUPPORT. */
 static int
@@ -146,11 +166,12 @@ guard_key_hash(const struct guard *g, const struct guard_key *k)
 static bool
 guard_denied(const struct guard *g, const struct sockaddr_storage *src)
 {
+	const struct guard_conf *cf = guard_conf(g);
 	size_t i;
 
-	for (i = 0; i < g->p.deny_n; i++)
+	for (i = 0; i < cf->p.deny_n; i++)
 		if (config_cidr_match(
-		        &g->deny[i], (const struct sockaddr *)src))
+		        &cf->deny[i], (const struct sockaddr *)src))
 			return true;
 	return false;
 }
@@ -158,11 +179,12 @@ guard_denied(const struct guard *g, const struct sockaddr_storage *src)
 static bool
 guard_allowed(const struct guard *g, const struct sockaddr_storage *src)
 {
+	const struct guard_conf *cf = guard_conf(g);
 	size_t i;
 
-	for (i = 0; i < g->p.allow_n; i++)
+	for (i = 0; i < cf->p.allow_n; i++)
 		if (config_cidr_match(
-		        &g->allow[i], (const struct sockaddr *)src))
+		        &cf->allow[i], (const struct sockaddr *)src))
 			return true;
 	return false;
 }
@@ -301,11 +323,12 @@ guard_entry_get(struct guard_shard *s, const struct guard *g,
 static void
 guard_entry_age(const struct guard *g, struct guard_entry *e, int64_t now_us)
 {
+	const struct guard_conf *cf = guard_conf(g);
 	if (e->offences > 0 && e->banned_until <= now_us &&
 	    e->offence_until <= now_us)
 		e->offences = 0;
 	if ((e->fails > 0 || e->nseen > 0) &&
-	    now_us - e->window_start >= g->p.window_us) {
+	    now_us - e->window_start >= cf->p.window_us) {
 		e->fails = 0;
 		e->nseen = 0;
 		e->unbannable = 0;
@@ -317,12 +340,13 @@ guard_entry_age(const struct guard *g, struct guard_entry *e, int64_t now_us)
 static int64_t
 guard_ban_length(const struct guard *g, unsigned offences)
 {
-	int64_t d = g->p.ban_us;
+	const struct guard_conf *cf = guard_conf(g);
+	int64_t d = cf->p.ban_us;
 	unsigned i;
 
-	for (i = 0; i < offences && d < g->p.ban_max_us; i++)
-		d = d > g->p.ban_max_us / 2 ? g->p.ban_max_us : d * 2;
-	return d < g->p.ban_max_us ? d : g->p.ban_max_us;
+	for (i = 0; i < offences && d < cf->p.ban_max_us; i++)
+		d = d > cf->p.ban_max_us / 2 ? cf->p.ban_max_us : d * 2;
+	return d < cf->p.ban_max_us ? d : cf->p.ban_max_us;
 }
 
 static void
@@ -411,45 +435,72 @@ guard_table_init(struct guard_shard *tab, unsigned *n, size_t capacity)
 	return 0;
 }
 
+/* Whether p holds settings a guard can run with. */
+static bool
+guard_params_ok(const struct guard_params *p)
+{
+	return p != NULL && p->max_failures >= 1 &&
+	       p->max_failures <= GUARD_FAILURES_MAX && p->window_us > 0 &&
+	       p->ban_us > 0 && p->ban_max_us >= p->ban_us &&
+	       p->trust_us >= 0 && p->offence_keep_us >= 0 &&
+	       p->allow_n <= CONFIG_CIDR_MAX && p->deny_n <= CONFIG_CIDR_MAX &&
+	       (p->deny_n == 0 || p->deny != NULL) &&
+	       (p->allow_n == 0 || p->allow != NULL) && p->capacity >= 1 &&
+	       p->capacity <= GUARD_CAPACITY_MAX && p->lock_us >= 0 &&
+	       p->rate <= GUARD_RATE_MAX && p->rate_burst <= GUARD_RATE_MAX &&
+	       p->decoys_n <= CONFIG_DECOYS_MAX &&
+	       (p->decoys_n == 0 || p->decoys != NULL);
+}
+
+/* A settings block with copies of p's lists and its defaults filled. */
+static struct guard_conf *
+guard_conf_new(const struct guard_params *p)
+{
+	struct guard_conf *cf = calloc(1, sizeof(*cf));
+	size_t i;
+
+	if (cf == NULL)
+		return NULL;
+	cf->p = *p;
+	if (p->allow_n > 0)
+		memcpy(cf->allow, p->allow, p->allow_n * sizeof(*p->allow));
+	cf->p.allow = cf->allow;
+	if (p->deny_n > 0)
+		memcpy(cf->deny, p->deny, p->deny_n * sizeof(*p->deny));
+	cf->p.deny = cf->deny;
+	for (i = 0; i < p->decoys_n; i++)
+		snprintf(
+		    cf->decoys[i], sizeof(cf->decoys[i]), "%s", p->decoys[i]);
+	cf->p.decoys = (const char(*)[CONFIG_DECOY_LEN + 1]) cf->decoys;
+	if (cf->p.lock_sources == 0)
+		cf->p.lock_sources = GUARD_LOCK_SOURCES;
+	if (cf->p.rate_burst == 0)
+		cf->p.rate_burst = cf->p.rate;
+	if (cf->p.offence_keep_us == 0)
+		cf->p.offence_keep_us = GUARD_OFFENCE_KEEP_US;
+	return cf;
+}
+
 /* Returns 0 and sets *out, EINVAL or ENOMEM; on error *out is untouched. */
 int
 guard_new(const struct guard_params *p, struct guard **out)
 {
 	struct guard *g = NULL;
+	struct guard_conf *cf;
 	unsigned i, ready = 0;
 	size_t xcap;
 	int err = 0;
 
-	if (p == NULL || out == NULL || p->max_failures < 1 ||
-	    p->max_failures > GUARD_FAILURES_MAX || p->window_us <= 0 ||
-	    p->ban_us <= 0 || p->ban_max_us < p->ban_us || p->trust_us < 0 ||
-	    p->offence_keep_us < 0 || p->allow_n > CONFIG_CIDR_MAX ||
-	    p->deny_n > CONFIG_CIDR_MAX || (p->deny_n > 0 && p->deny == NULL) ||
-	    (p->allow_n > 0 && p->allow == NULL) || p->capacity < 1 ||
-	    p->capacity > GUARD_CAPACITY_MAX || p->lock_us < 0 ||
-	    p->rate > GUARD_RATE_MAX || p->rate_burst > GUARD_RATE_MAX ||
-	    p->decoys_n > CONFIG_DECOYS_MAX ||
-	    (p->decoys_n > 0 && p->decoys == NULL))
+	if (!guard_params_ok(p) || out == NULL)
 		return EINVAL;
 	if ((g = calloc(1, sizeof(*g))) == NULL)
 		return ENOMEM;
-	g->p = *p;
-	if (p->allow_n > 0)
-		memcpy(g->allow, p->allow, p->allow_n * sizeof(*p->allow));
-	g->p.allow = g->allow;
-	if (p->deny_n > 0)
-		memcpy(g->deny, p->deny, p->deny_n * sizeof(*p->deny));
-	g->p.deny = g->deny;
-	for (i = 0; i < p->decoys_n; i++)
-		snprintf(
-		    g->decoys[i], sizeof(g->decoys[i]), "%s", p->decoys[i]);
-	g->p.decoys = (const char(*)[CONFIG_DECOY_LEN + 1]) g->decoys;
-	if (g->p.lock_sources == 0)
-		g->p.lock_sources = GUARD_LOCK_SOURCES;
-	if (g->p.rate_burst == 0)
-		g->p.rate_burst = g->p.rate;
-	if (g->p.offence_keep_us == 0)
-		g->p.offence_keep_us = GUARD_OFFENCE_KEEP_US;
+	if ((cf = guard_conf_new(p)) == NULL) {
+		free(g);
+		return ENOMEM;
+	}
+	atomic_init(&g->cf, cf);
+	pthread_mutex_init(&g->cf_lock, NULL);
 	if (getrandom(&g->seed, sizeof(g->seed), GRND_NONBLOCK) !=
 	    (ssize_t)sizeof(g->seed))
 		g->seed = (uint64_t)(uintptr_t)g ^ (uint64_t)time(NULL);
@@ -477,9 +528,49 @@ out:
 			pthread_mutex_destroy(&g->shard[i].lock);
 			guard_shard_free(&g->shard[i]);
 		}
+		pthread_mutex_destroy(&g->cf_lock);
+		free(atomic_load(&g->cf));
 		free(g);
 	}
 	return err;
+}
+
+int
+guard_reconfigure(struct guard *g, const struct guard_params *p, int64_t now_us)
+{
+	struct guard_conf *cf, *old, **pp;
+
+	if (!guard_params_ok(p))
+		return EINVAL;
+	pthread_mutex_lock(&g->cf_lock);
+	old = atomic_load(&g->cf);
+	if (p->capacity != old->p.capacity) {
+		pthread_mutex_unlock(&g->cf_lock);
+		return EINVAL; /* the tables are sized once */
+	}
+	if ((cf = guard_conf_new(p)) == NULL) {
+		pthread_mutex_unlock(&g->cf_lock);
+		return ENOMEM;
+	}
+	cf->p.on_ban = old->p.on_ban; /* the daemon's, not the config's */
+	cf->p.on_ban_arg = old->p.on_ban_arg;
+	atomic_store_explicit(&g->cf, cf, memory_order_release);
+	/* Readers hold a settings block for one call: one replaced a
+	 * minute ago is nobody's any more. */
+	old->retired_us = now_us;
+	old->retired_next = g->retired;
+	g->retired = old;
+	for (pp = &g->retired->retired_next; *pp != NULL;)
+		if (now_us - (*pp)->retired_us > GUARD_RETIRE_US) {
+			struct guard_conf *x = *pp;
+
+			*pp = x->retired_next;
+			free(x);
+		} else {
+			pp = &(*pp)->retired_next;
+		}
+	pthread_mutex_unlock(&g->cf_lock);
+	return 0;
 }
 
 void
@@ -495,6 +586,14 @@ guard_free(struct guard *g)
 	}
 	guard_table_free(g->xshard, g->nxshard);
 	guard_table_free(g->rshard, g->nrshard);
+	while (g->retired != NULL) {
+		struct guard_conf *x = g->retired;
+
+		g->retired = x->retired_next;
+		free(x);
+	}
+	free(atomic_load(&g->cf));
+	pthread_mutex_destroy(&g->cf_lock);
 	free(g);
 }
 
@@ -572,6 +671,7 @@ int
 guard_strike(struct guard *g, const struct sockaddr_storage *src,
     int64_t now_us, enum guard_why why, uint64_t target, int64_t *banned_until)
 {
+	const struct guard_conf *cf = guard_conf(g);
 	struct guard_shard *s;
 	struct guard_entry *e;
 	struct guard_key k;
@@ -579,7 +679,7 @@ guard_strike(struct guard *g, const struct sockaddr_storage *src,
 	int64_t until = 0;
 	int banned = 0;
 
-	if (g->p.disabled || guard_key_make(src, &k) != 0 ||
+	if (cf->p.disabled || guard_key_make(src, &k) != 0 ||
 	    guard_allowed(g, src))
 		return 0;
 	s = guard_shard_lock(g, &k, &h);
@@ -592,15 +692,15 @@ guard_strike(struct guard *g, const struct sockaddr_storage *src,
 		e->window_start = now_us;
 	if (why == GUARD_WHY_SWEEP && guard_seen(e, target))
 		goto out; /* this user was counted already */
-	if (e->fails < g->p.max_failures)
+	if (e->fails < cf->p.max_failures)
 		e->fails++;
 	if (why == GUARD_WHY_DECOY && e->trusted_until <= now_us)
-		e->fails = g->p.max_failures; /* at once */
-	if (e->fails < g->p.max_failures || e->trusted_until > now_us)
+		e->fails = cf->p.max_failures; /* at once */
+	if (e->fails < cf->p.max_failures || e->trusted_until > now_us)
 		goto out;
 	until = guard_add_sat(now_us, guard_ban_length(g, e->offences));
 	e->banned_until = until;
-	e->offence_until = guard_add_sat(until, g->p.offence_keep_us);
+	e->offence_until = guard_add_sat(until, cf->p.offence_keep_us);
 	if (e->offences < UINT32_MAX)
 		e->offences++;
 	e->fails = 0;
@@ -612,8 +712,8 @@ out:
 	pthread_mutex_unlock(&s->lock);
 	if (banned && banned_until != NULL)
 		*banned_until = until;
-	if (banned && g->p.on_ban != NULL)
-		g->p.on_ban(g->p.on_ban_arg, src, until);
+	if (banned && cf->p.on_ban != NULL)
+		cf->p.on_ban(cf->p.on_ban_arg, src, until);
 	return banned;
 }
 
@@ -621,18 +721,19 @@ void
 guard_success(
     struct guard *g, const struct sockaddr_storage *src, int64_t now_us)
 {
+	const struct guard_conf *cf = guard_conf(g);
 	struct guard_shard *s;
 	struct guard_entry *e;
 	struct guard_key k;
 	uint64_t h;
 
-	if (g->p.disabled || guard_key_make(src, &k) != 0 ||
+	if (cf->p.disabled || guard_key_make(src, &k) != 0 ||
 	    guard_allowed(g, src))
 		return;
 	s = guard_shard_lock(g, &k, &h);
 	if ((e = guard_entry_get(s, g, &k, h, now_us)) != NULL) {
 		e->fails = 0;
-		e->trusted_until = guard_add_sat(now_us, g->p.trust_us);
+		e->trusted_until = guard_add_sat(now_us, cf->p.trust_us);
 	}
 	pthread_mutex_unlock(&s->lock);
 }
@@ -660,6 +761,7 @@ unsigned
 guard_failures(
     struct guard *g, const struct sockaddr_storage *src, int64_t now_us)
 {
+	const struct guard_conf *cf = guard_conf(g);
 	struct guard_shard *s;
 	struct guard_entry *e;
 	struct guard_key k;
@@ -670,7 +772,7 @@ guard_failures(
 		return 0;
 	s = guard_shard_lock(g, &k, &h);
 	e = guard_entry_find(s, &k, h);
-	if (e != NULL && now_us - e->window_start < g->p.window_us)
+	if (e != NULL && now_us - e->window_start < cf->p.window_us)
 		n = e->fails;
 	pthread_mutex_unlock(&s->lock);
 	return n;
@@ -681,6 +783,7 @@ int
 guard_ban(struct guard *g, const struct sockaddr_storage *src, int64_t now_us,
     int64_t until_us, const char *reason)
 {
+	const struct guard_conf *cf = guard_conf(g);
 	struct guard_shard *s;
 	struct guard_entry *e;
 	struct guard_key k;
@@ -700,7 +803,7 @@ guard_ban(struct guard *g, const struct sockaddr_storage *src, int64_t now_us,
 	}
 	guard_entry_age(g, e, now_us);
 	e->banned_until = until_us;
-	e->offence_until = guard_add_sat(until_us, g->p.offence_keep_us);
+	e->offence_until = guard_add_sat(until_us, cf->p.offence_keep_us);
 	if (e->offences < UINT32_MAX)
 		e->offences++;
 	e->fails = 0;
@@ -805,13 +908,15 @@ guard_count(struct guard *g)
 bool
 guard_enabled(const struct guard *g)
 {
-	return !g->p.disabled;
+	const struct guard_conf *cf = guard_conf(g);
+	return !cf->p.disabled;
 }
 
 bool
 guard_stealth(const struct guard *g)
 {
-	return g->p.stealth;
+	const struct guard_conf *cf = guard_conf(g);
+	return cf->p.stealth;
 }
 
 bool
@@ -823,11 +928,12 @@ guard_is_allowed(const struct guard *g, const struct sockaddr_storage *src)
 bool
 guard_is_decoy(const struct guard *g, const char *user, size_t len)
 {
+	const struct guard_conf *cf = guard_conf(g);
 	size_t i;
 
-	for (i = 0; i < g->p.decoys_n; i++)
-		if (strlen(g->decoys[i]) == len &&
-		    strncasecmp(g->decoys[i], user, len) == 0)
+	for (i = 0; i < cf->p.decoys_n; i++)
+		if (strlen(cf->decoys[i]) == len &&
+		    strncasecmp(cf->decoys[i], user, len) == 0)
 			return true;
 	return false;
 }
@@ -858,6 +964,7 @@ int
 guard_ext_failure(struct guard *g, int64_t ext_id,
     const struct sockaddr_storage *src, int64_t now_us, struct guard_lock *lock)
 {
+	const struct guard_conf *cf = guard_conf(g);
 	struct guard_shard *s;
 	struct guard_entry *e;
 	struct guard_key k, sk;
@@ -866,7 +973,8 @@ guard_ext_failure(struct guard *g, int64_t ext_id,
 	uint64_t h;
 	int locked = 0;
 
-	if (g->p.disabled || g->p.lock_us <= 0 || guard_key_make(src, &sk) != 0)
+	if (cf->p.disabled || cf->p.lock_us <= 0 ||
+	    guard_key_make(src, &sk) != 0)
 		return 0;
 	/* Before the extension's lock is taken: one lock at a time. */
 	unbannable = guard_allowed(g, src) || guard_is_trusted(g, src, now_us);
@@ -885,12 +993,13 @@ guard_ext_failure(struct guard *g, int64_t ext_id,
 	if (unbannable && e->unbannable < UINT32_MAX)
 		e->unbannable++;
 	(void)guard_seen(e, guard_key_hash(g, &sk));
-	if (e->unbannable >= g->p.max_failures ||
-	    (e->fails >= g->p.max_failures && e->nseen >= g->p.lock_sources)) {
-		out.until_us = guard_add_sat(now_us, g->p.lock_us);
+	if (e->unbannable >= cf->p.max_failures ||
+	    (e->fails >= cf->p.max_failures &&
+	        e->nseen >= cf->p.lock_sources)) {
+		out.until_us = guard_add_sat(now_us, cf->p.lock_us);
 		out.failures = e->fails;
 		out.sources = e->nseen;
-		out.unbannable = e->unbannable >= g->p.max_failures;
+		out.unbannable = e->unbannable >= cf->p.max_failures;
 		e->banned_until = out.until_us;
 		e->fails = e->nseen = e->unbannable = 0;
 		memset(e->seen, 0, sizeof(e->seen));
@@ -906,13 +1015,14 @@ unlock:
 bool
 guard_ext_is_locked(struct guard *g, int64_t ext_id, int64_t now_us)
 {
+	const struct guard_conf *cf = guard_conf(g);
 	struct guard_shard *s;
 	struct guard_entry *e;
 	struct guard_key k;
 	uint64_t h;
 	bool locked;
 
-	if (g->p.disabled)
+	if (cf->p.disabled)
 		return false;
 	guard_ext_key(ext_id, &k);
 	s = guard_table_lock(g, g->xshard, g->nxshard, &k, &h);
@@ -950,16 +1060,17 @@ enum { GUARD_TOKEN = 1000000 }; /* one message, in micro-messages */
 static bool
 guard_bucket_take(const struct guard *g, struct guard_entry *e, int64_t now_us)
 {
-	int64_t cap = (int64_t)g->p.rate_burst * GUARD_TOKEN;
+	const struct guard_conf *cf = guard_conf(g);
+	int64_t cap = (int64_t)cf->p.rate_burst * GUARD_TOKEN;
 	int64_t elapsed = now_us - e->refill_us;
 
 	if (e->refill_us == 0) {
 		e->tokens = cap;
 	} else if (elapsed > 0) {
 		/* rate tokens per second = rate micro-tokens per us */
-		if (elapsed >= cap / (int64_t)g->p.rate + 1)
+		if (elapsed >= cap / (int64_t)cf->p.rate + 1)
 			e->tokens = cap;
-		else if ((e->tokens += elapsed * (int64_t)g->p.rate) > cap)
+		else if ((e->tokens += elapsed * (int64_t)cf->p.rate) > cap)
 			e->tokens = cap;
 	}
 	if (elapsed > 0 || e->refill_us == 0)
@@ -974,6 +1085,7 @@ enum guard_verdict
 guard_admit(struct guard *g, const struct sockaddr_storage *src, int64_t now_us,
     uint64_t *report)
 {
+	const struct guard_conf *cf = guard_conf(g);
 	enum guard_verdict v = GUARD_PASS;
 	struct guard_shard *s;
 	struct guard_entry *e;
@@ -982,11 +1094,11 @@ guard_admit(struct guard *g, const struct sockaddr_storage *src, int64_t now_us,
 
 	if (report != NULL)
 		*report = 0;
-	if (g->p.disabled)
+	if (cf->p.disabled)
 		return GUARD_PASS;
 	if (guard_is_banned(g, src, now_us) || guard_denied(g, src))
 		return GUARD_BANNED;
-	if (g->p.rate == 0 || guard_key_make(src, &k) != 0 ||
+	if (cf->p.rate == 0 || guard_key_make(src, &k) != 0 ||
 	    guard_allowed(g, src))
 		return GUARD_PASS;
 	s = guard_table_lock(g, g->rshard, g->nrshard, &k, &h);

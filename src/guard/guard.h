@@ -42,6 +42,10 @@ enum {
  * params.offence_keep_us is 0. */
 #define GUARD_OFFENCE_KEEP_US ((int64_t)24 * 3600 * 1000000)
 
+/* How long a replaced settings block is kept before it is freed (a reader
+ * holds one for a single call). */
+#define GUARD_RETIRE_US ((int64_t)60 * 1000000)
+
 struct guard;
 
 struct guard_params {
@@ -91,6 +95,15 @@ typedef int guard_list_cb(const struct guard_ban_info *ban, void *arg);
 /* Allocates a guard with all of its entries. Returns 0 and sets *out (the
  * caller frees it with guard_free), EINVAL for bad params or ENOMEM. */
 int guard_new(const struct guard_params *p, struct guard **out);
+
+/* Replaces the settings of a running guard (a reload): every field of p
+ * but capacity (the tables are sized once: it must not change) and the
+ * on_ban callback (kept). Bans, failures, trust and locks stay. Safe
+ * while other threads use g: each call of theirs sees the old settings
+ * or the new ones, whole. Returns 0, or EINVAL (bad params, capacity
+ * changed) or ENOMEM; g is unchanged then. */
+int guard_reconfigure(
+    struct guard *g, const struct guard_params *p, int64_t now_us);
 
 /* Frees g; accepts NULL. No other thread may be using it. */
 void guard_free(struct guard *g);

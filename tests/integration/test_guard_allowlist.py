@@ -8,6 +8,7 @@ the setting with `tenant set` lets 127.0.0.2 in within a second. A source
 in `[guard] deny` gets no answer at all (dropped before parsing)."""
 
 import re
+import signal
 import time
 
 from helpers import SwTestCase, strong_password
@@ -84,3 +85,14 @@ class TestAllowlists(SwTestCase):
         # [guard] deny: not even an answer.
         self.assertIsNone(register("127.0.0.9", pw))
         self.assertIsNone(register("127.0.0.9", "wrong-password-123"))
+
+        # SIGHUP with another [guard] deny: 127.0.0.9 is answered again,
+        # 127.0.0.3 is dropped; the running guard took the new settings.
+        conf_set(d.conf, "guard", "deny", "127.0.0.3/32")
+        daemon.send(signal.SIGHUP)
+        daemon.wait_for(r"reload: config and keys reloaded", 10)
+        r = register("127.0.0.9", pw)
+        self.assertIsNotNone(r, "[guard] deny was not reloaded: 127.0.0.9 still dropped")
+        self.assertEqual(r.status, 403, r.raw)  # outside the tenant's allow list
+        self.assertIsNone(register("127.0.0.3", pw), "the new [guard] deny was not applied")
+        self.assertEqual(register("127.0.0.1", pw).status, 200)

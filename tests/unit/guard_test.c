@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1001,6 +1002,129 @@ test_deny(void **state)
 	guard_free(g);
 }
 
+/* A reload: new settings apply at once, whole; bans stay; the table size
+ * cannot change; bad settings leave the old ones. */
+static void
+test_reconfigure(void **state)
+{
+	struct guard_params p = params();
+	struct guard *g = guard_make(&p);
+	struct sockaddr_storage a = addr("192.0.2.1"), b = addr("192.0.2.2"),
+	                        c = addr("198.51.100.9");
+	struct config_cidr lists[2][CONFIG_CIDR_MAX];
+	char why[128];
+	size_t n = 0;
+	int64_t t = 1000 * SEC, until = 0;
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < 5; i++)
+		guard_failure(g, &a, t, &until);
+	assert_true(guard_is_banned(g, &a, t));
+	assert_int_equal(guard_admit(g, &c, t, NULL), GUARD_PASS);
+	/* Deny 198.51.100.0/24, allow 192.0.2.2, ban at 2 failures. */
+	assert_int_equal(config_cidrs_parse("198.51.100.0/24", lists[0],
+	                     CONFIG_CIDR_MAX, &n, why, sizeof(why)),
+	    0);
+	p.deny = lists[0];
+	p.deny_n = n;
+	assert_int_equal(config_cidrs_parse("192.0.2.2", lists[1],
+	                     CONFIG_CIDR_MAX, &n, why, sizeof(why)),
+	    0);
+	p.allow = lists[1];
+	p.allow_n = n;
+	p.max_failures = 2;
+	assert_int_equal(guard_reconfigure(g, &p, t), 0);
+	memset(lists, 0, sizeof(lists)); /* the guard keeps copies */
+	assert_int_equal(guard_admit(g, &c, t, NULL), GUARD_BANNED);
+	assert_true(guard_is_allowed(g, &b));
+	for (i = 0; i < 10; i++)
+		assert_int_equal(guard_failure(g, &b, t, &until), 0);
+	assert_false(guard_is_banned(g, &b, t));
+	assert_true(guard_is_banned(g, &a, t)); /* bans stay */
+	{
+		struct sockaddr_storage d = addr("203.0.113.4");
+
+		assert_int_equal(guard_failure(g, &d, t, &until), 0);
+		assert_int_equal(guard_failure(g, &d, t, &until), 1);
+	}
+	/* Refused: another capacity, bad params. The old settings stay. */
+	p.capacity = 8192;
+	assert_int_equal(guard_reconfigure(g, &p, t), EINVAL);
+	p = params();
+	p.max_failures = 0;
+	assert_int_equal(guard_reconfigure(g, &p, t), EINVAL);
+	assert_int_equal(guard_admit(g, &c, t, NULL), GUARD_BANNED);
+	/* Back to none; replaced settings are freed a minute on. */
+	p = params();
+	for (i = 0; i < 5; i++)
+		assert_int_equal(
+		    guard_reconfigure(g, &p, t + (int64_t)i * GUARD_RETIRE_US),
+		    0);
+	assert_int_equal(guard_admit(g, &c, t, NULL), GUARD_PASS);
+	assert_false(guard_is_allowed(g, &b));
+	guard_free(g);
+}
+
+struct reconf_reader {
+	struct guard *g;
+	atomic_bool stop;
+	unsigned passes, bans;
+};
+
+static void *
+reconf_reader_run(void *arg)
+{
+	struct reconf_reader *r = arg;
+	struct sockaddr_storage c = addr("198.51.100.9");
+	int64_t t = 1000 * SEC;
+
+	while (!atomic_load(&r->stop)) {
+		enum guard_verdict v = guard_admit(r->g, &c, t, NULL);
+
+		if (v == GUARD_PASS)
+			r->passes++;
+		else if (v == GUARD_BANNED)
+			r->bans++;
+		(void)guard_is_allowed(r->g, &c);
+		(void)guard_is_decoy(r->g, "100", 3);
+	}
+	return NULL;
+}
+
+/* Reloads while another thread asks the guard all the time: every call
+ * sees the old settings or the new ones (ASan: no use after free). */
+static void
+test_reconfigure_while_used(void **state)
+{
+	struct guard_params p = params(), q = params();
+	struct config_cidr deny[CONFIG_CIDR_MAX];
+	struct reconf_reader r;
+	pthread_t th;
+	char why[128];
+	size_t n = 0;
+	unsigned i;
+
+	(void)state;
+	assert_int_equal(config_cidrs_parse("198.51.100.0/24", deny,
+	                     CONFIG_CIDR_MAX, &n, why, sizeof(why)),
+	    0);
+	q.deny = deny;
+	q.deny_n = n;
+	memset(&r, 0, sizeof(r));
+	r.g = guard_make(&p);
+	atomic_init(&r.stop, false);
+	assert_int_equal(pthread_create(&th, NULL, reconf_reader_run, &r), 0);
+	for (i = 0; i < 2000; i++)
+		assert_int_equal(guard_reconfigure(r.g, i % 2 ? &p : &q,
+		                     (int64_t)i * GUARD_RETIRE_US / 100),
+		    0);
+	atomic_store(&r.stop, true);
+	pthread_join(th, NULL);
+	assert_true(r.passes + r.bans > 0);
+	guard_free(r.g);
+}
+
 int
 main(void)
 {
@@ -1028,6 +1152,8 @@ main(void)
 	    cmocka_unit_test(test_disabled),
 	    cmocka_unit_test(test_params_config),
 	    cmocka_unit_test(test_deny),
+	    cmocka_unit_test(test_reconfigure),
+	    cmocka_unit_test(test_reconfigure_while_used),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
