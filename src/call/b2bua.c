@@ -1093,6 +1093,31 @@ media_answer(struct call *c, struct tp_worker *w, struct leg *l,
 	return MEDIA_OK;
 }
 
+/* The offer in *in from leg `from` (a re-offer, or the offer of a 2xx
+ * after an INVITE without SDP), anchored, as leg `to` gets it: *out, in
+ * the worker's sdp buffer. Returns 0, or nonzero with c->warn saying why
+ * (the offer is abandoned; the media stays as it was). */
+static int
+media_reoffer(struct call *c, struct tp_worker *w, struct leg *from,
+    struct leg *to, const struct body *in, struct body *out)
+{
+	struct bworker *bw = bw_of(c->b, w);
+	struct anchor_leg fl, tl;
+	size_t n;
+
+	leg_anchor(c, from, &fl);
+	leg_anchor(c, to, &tl);
+	if (anchor_offer(c->an, from->idx == 0 ? 0 : 1, &fl, in->p, in->len,
+	        c->warn, sizeof(c->warn)) != 0 ||
+	    anchor_offer_out(c->an, &tl, bw->sdp, sizeof(bw->sdp), &n, c->warn,
+	        sizeof(c->warn)) != 0) {
+		anchor_offer_done(c->an);
+		return EPROTO;
+	}
+	*out = (struct body){{"application/sdp", 15}, bw->sdp, n};
+	return 0;
+}
+
 /* ---- B legs: INVITE client transactions ---- */
 
 static void
@@ -1316,7 +1341,6 @@ static void
 lo_ack(
     struct call *c, struct tp_worker *w, struct leg *l, const struct sip_msg *m)
 {
-	struct bworker *bw = bw_of(c->b, w);
 	struct leg *o = leg_by_idx(c, c->lo.leg);
 	struct body bd0;
 	const struct body *bd = body_of(m, &bd0);
@@ -1329,23 +1353,14 @@ lo_ack(
 	if (bd == NULL || !sv_is_sdp(bd->type)) {
 		why = "the ACK carried no SDP answer";
 	} else if (c->anchored) {
-		struct anchor_leg al, ol;
-		size_t n;
-
 		if (c->an == NULL) {
 			leg_ack_send(w, o, NULL); /* media gone: ending */
 			return;
 		}
-		leg_anchor(c, l, &al);
-		leg_anchor(c, o, &ol);
-		if (anchor_answer(c->an, &al, &ol, bd->p, bd->len, bw->sdp,
-		        sizeof(bw->sdp), &n, c->warn, sizeof(c->warn)) != 0) {
-			why = c->warn;
-		} else {
-			bd0 =
-			    (struct body){{"application/sdp", 15}, bw->sdp, n};
+		if (media_answer(c, w, l, o, m, &bd0) == MEDIA_OK)
 			bd = &bd0;
-		}
+		else
+			why = c->warn;
 		anchor_offer_done(c->an);
 	}
 	if (why == NULL) {
@@ -1385,7 +1400,6 @@ static void
 b_late_answered(
     struct call *c, struct tp_worker *w, struct leg *l, const struct sip_msg *m)
 {
-	struct bworker *bw = bw_of(c->b, w);
 	struct body bd0;
 	const struct body *bd = body_of(m, &bd0);
 
@@ -1396,19 +1410,8 @@ b_late_answered(
 		goto refuse;
 	}
 	if (c->an != NULL) {
-		struct anchor_leg bl, al;
-		size_t n;
-
-		leg_anchor(c, l, &bl);
-		leg_anchor(c, &c->a, &al);
-		if (anchor_offer(c->an, 1, &bl, bd->p, bd->len, c->warn,
-		        sizeof(c->warn)) != 0 ||
-		    anchor_offer_out(c->an, &al, bw->sdp, sizeof(bw->sdp), &n,
-		        c->warn, sizeof(c->warn)) != 0) {
-			anchor_offer_done(c->an);
+		if (media_reoffer(c, w, l, &c->a, bd, &bd0) != 0)
 			goto refuse;
-		}
-		bd0 = (struct body){{"application/sdp", 15}, bw->sdp, n};
 		bd = &bd0;
 	}
 	lo_hold(c, w, l->idx, 0, c->a_cseq);
@@ -1917,10 +1920,6 @@ relay_media_offer(struct call *c, struct tp_worker *w, struct leg *l,
     struct leg *o, const struct sip_msg *m, struct body *bd0,
     const struct body **bd)
 {
-	struct bworker *bw = bw_of(c->b, w);
-	struct anchor_leg al, ol;
-	size_t n;
-
 	bool media =
 	    m->method == SIP_METHOD_INVITE || m->method == SIP_METHOD_UPDATE;
 
@@ -1942,19 +1941,12 @@ relay_media_offer(struct call *c, struct tp_worker *w, struct leg *l,
 		relay_answer(c, w, 488, NULL);
 		return EPROTO;
 	}
-	leg_anchor(c, l, &al);
-	leg_anchor(c, o, &ol);
-	if (anchor_offer(c->an, l->idx == 0 ? 0 : 1, &al, (*bd)->p, (*bd)->len,
-	        c->warn, sizeof(c->warn)) != 0 ||
-	    anchor_offer_out(c->an, &ol, bw->sdp, sizeof(bw->sdp), &n, c->warn,
-	        sizeof(c->warn)) != 0) {
+	if (media_reoffer(c, w, l, o, *bd, bd0) != 0) {
 		log_info("call %s: re-offer from leg %d refused: %s", c->uuid,
 		    l->idx, c->warn);
-		anchor_offer_done(c->an);
 		relay_answer(c, w, 488, NULL);
 		return EPROTO;
 	}
-	*bd0 = (struct body){{"application/sdp", 15}, bw->sdp, n};
 	*bd = bd0;
 	return 0;
 }
@@ -2028,7 +2020,6 @@ static void
 rel_late_answered(struct call *c, struct tp_worker *w, struct leg *o,
     struct leg *from, const struct sip_msg *m)
 {
-	struct bworker *bw = bw_of(c->b, w);
 	struct body bd0;
 	const struct body *bd = body_of(m, &bd0);
 
@@ -2042,25 +2033,14 @@ rel_late_answered(struct call *c, struct tp_worker *w, struct leg *o,
 		goto refuse;
 	}
 	if (c->anchored) {
-		struct anchor_leg ol, fl;
-		size_t n;
-
 		if (c->an == NULL) {
 			snprintf(c->warn, sizeof(c->warn),
 			    "the call's media "
 			    "is gone");
 			goto refuse;
 		}
-		leg_anchor(c, o, &ol);
-		leg_anchor(c, from, &fl);
-		if (anchor_offer(c->an, o->idx == 0 ? 0 : 1, &ol, bd->p,
-		        bd->len, c->warn, sizeof(c->warn)) != 0 ||
-		    anchor_offer_out(c->an, &fl, bw->sdp, sizeof(bw->sdp), &n,
-		        c->warn, sizeof(c->warn)) != 0) {
-			anchor_offer_done(c->an);
+		if (media_reoffer(c, w, o, from, bd, &bd0) != 0)
 			goto refuse;
-		}
-		bd0 = (struct body){{"application/sdp", 15}, bw->sdp, n};
 		bd = &bd0;
 	}
 	lo_hold(c, w, o->idx, from->idx, c->rel.cseq);
