@@ -5,6 +5,7 @@
 #include "call/trunktab.h"
 #include "core/names.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -375,14 +376,13 @@ tt_trunk_put(struct tt_data *d, const struct tt_trunk *tr)
 		d->trunks[at] = *tr;
 		return 0;
 	}
-	if (d->ntrunks == d->cap) {
-		size_t nc = d->cap ? d->cap * 2 : 16;
-		struct tt_trunk *nt = realloc(d->trunks, nc * sizeof(*nt));
+	{
+		struct tt_trunk *nt =
+		    util_grow(d->trunks, &d->cap, d->ntrunks, sizeof(*nt), 16);
 
 		if (nt == NULL)
 			return ENOMEM;
 		d->trunks = nt;
-		d->cap = nc;
 	}
 	memmove(&d->trunks[at + 1], &d->trunks[at],
 	    (d->ntrunks - at) * sizeof(*d->trunks));

@@ -274,3 +274,17 @@ cli_dispatch(const char *conf, const char *cmd, const char *help,
 	cli_close(&c);
 	return rc;
 }
+
+int
+cli_tenant_find(
+    struct cli *c, const char *cmd, const char *name, struct store_tenant *t)
+{
+	int rc = store_tenant_get(c->st, name, t);
+
+	if (rc == ENOENT)
+		return cli_fail(EXIT_FAILED, "%s: no tenant \"%s\"", cmd, name);
+	if (rc != 0)
+		return cli_fail(
+		    EXIT_FAILED, "%s: store: %s", cmd, store_errmsg(c->st));
+	return EXIT_OK;
+}

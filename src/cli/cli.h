@@ -50,6 +50,11 @@ int cli_fail(int code, const char *fmt, ...)
  * root, loads the key file when need_keys, opens and migrates the store.
  * Returns EXIT_OK or an exit code (message printed). */
 int cli_open(struct cli *c, bool need_keys);
+
+/* The tenant named name into *t: EXIT_OK, or EXIT_FAILED with the message
+ * printed ("CMD: no tenant ..." or the store's error). */
+int cli_tenant_find(
+    struct cli *c, const char *cmd, const char *name, struct store_tenant *t);
 void cli_close(struct cli *c);
 
 /* One subcommand of a command: its name and what runs it (with the

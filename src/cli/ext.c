@@ -37,21 +37,6 @@ static const char ext_help[] =
     "      prints it once; it may not be one of the last 5\n"
     "  remove TENANT EXT [--json]\n";
 
-/* The tenant named name, or an exit code with the message printed. */
-static int
-ext_tenant(
-    struct cli *c, const char *cmd, const char *name, struct store_tenant *t)
-{
-	int rc = store_tenant_get(c->st, name, t);
-
-	if (rc == ENOENT)
-		return cli_fail(EXIT_FAILED, "%s: no tenant \"%s\"", cmd, name);
-	if (rc != 0)
-		return cli_fail(
-		    EXIT_FAILED, "%s: store: %s", cmd, store_errmsg(c->st));
-	return EXIT_OK;
-}
-
 static int
 ext_find(struct cli *c, const char *cmd, const struct store_tenant *t,
     const char *number, struct store_ext *e)
@@ -217,7 +202,7 @@ ext_add(struct cli *c, int argc, char **argv)
 		return cli_fail(EXIT_USAGE, "%s: --name: %s", cmd, why);
 	if ((rc = cli_open(c, true)) != EXIT_OK)
 		return rc;
-	if ((rc = ext_tenant(c, cmd, pos[0], &t)) != EXIT_OK)
+	if ((rc = cli_tenant_find(c, cmd, pos[0], &t)) != EXIT_OK)
 		return rc;
 	if (store_ext_get(c->st, t.id, pos[1], &old) == 0)
 		return cli_fail(EXIT_FAILED,
@@ -300,15 +285,11 @@ numset_cb(void *arg, const struct store_ext *e)
 {
 	struct numset *s = arg;
 
-	if (s->n == s->cap) {
-		size_t nc = s->cap ? s->cap * 2 : 256;
-		void *nv = realloc(s->v, nc * sizeof(*s->v));
+	void *nv = util_grow(s->v, &s->cap, s->n, sizeof(*s->v), 256);
 
-		if (nv == NULL)
-			return ENOMEM;
-		s->v = nv;
-		s->cap = nc;
-	}
+	if (nv == NULL)
+		return ENOMEM;
+	s->v = nv;
 	memcpy(s->v[s->n++], e->number, STORE_EXT_MAX);
 	return 0;
 }
@@ -339,7 +320,7 @@ ext_import(struct cli *c, int argc, char **argv)
 		    pos[1], rc == EFBIG ? "larger than 32 MiB" : strerror(rc));
 	if ((rc = cli_open(c, true)) != EXIT_OK)
 		goto out;
-	if ((rc = ext_tenant(c, cmd, pos[0], &t)) != EXIT_OK)
+	if ((rc = cli_tenant_find(c, cmd, pos[0], &t)) != EXIT_OK)
 		goto out;
 	if (import_parse(
 	        buf, len, t.name, t.domain, &rows, &n, err, sizeof(err)) != 0) {
@@ -515,7 +496,7 @@ ext_list(struct cli *c, int argc, char **argv)
 		return rc;
 	if ((rc = cli_open(c, false)) != EXIT_OK)
 		return rc;
-	if ((rc = ext_tenant(c, "ext list", pos[0], &t)) != EXIT_OK)
+	if ((rc = cli_tenant_find(c, "ext list", pos[0], &t)) != EXIT_OK)
 		return rc;
 	if (o[0].set)
 		a.arr = json_array();
@@ -545,7 +526,7 @@ ext_show(struct cli *c, int argc, char **argv)
 	if ((rc = cli_args("ext show", argc, argv, o, 1, pos, 2, 2, &npos)))
 		return rc;
 	if ((rc = cli_open(c, false)) != EXIT_OK ||
-	    (rc = ext_tenant(c, "ext show", pos[0], &t)) != EXIT_OK ||
+	    (rc = cli_tenant_find(c, "ext show", pos[0], &t)) != EXIT_OK ||
 	    (rc = ext_find(c, "ext show", &t, pos[1], &e)) != EXIT_OK)
 		return rc;
 	if (o[0].set) {
@@ -603,7 +584,7 @@ ext_modify(struct cli *c, const char *cmd, int argc, char **argv)
 			    (int)(eq - pos[i]), pos[i], v, why);
 	}
 	if ((rc = cli_open(c, false)) != EXIT_OK ||
-	    (rc = ext_tenant(c, cmd, pos[0], &t)) != EXIT_OK ||
+	    (rc = cli_tenant_find(c, cmd, pos[0], &t)) != EXIT_OK ||
 	    (rc = ext_find(c, cmd, &t, pos[1], &e)) != EXIT_OK)
 		return rc;
 	if (strcmp(cmd, "ext enable") == 0) {
@@ -676,7 +657,7 @@ ext_rotate(struct cli *c, int argc, char **argv)
 	if ((rc = cli_args(cmd, argc, argv, o, 2, pos, 2, 2, &npos)))
 		return rc;
 	if ((rc = cli_open(c, true)) != EXIT_OK ||
-	    (rc = ext_tenant(c, cmd, pos[0], &t)) != EXIT_OK ||
+	    (rc = cli_tenant_find(c, cmd, pos[0], &t)) != EXIT_OK ||
 	    (rc = ext_find(c, cmd, &t, pos[1], &e)) != EXIT_OK)
 		return rc;
 	if ((pw = sodium_malloc(CRED_PASSWORD_MAX)) == NULL)
@@ -743,7 +724,7 @@ ext_remove(struct cli *c, int argc, char **argv)
 	if ((rc = cli_args(cmd, argc, argv, o, 1, pos, 2, 2, &npos)))
 		return rc;
 	if ((rc = cli_open(c, false)) != EXIT_OK ||
-	    (rc = ext_tenant(c, cmd, pos[0], &t)) != EXIT_OK ||
+	    (rc = cli_tenant_find(c, cmd, pos[0], &t)) != EXIT_OK ||
 	    (rc = ext_find(c, cmd, &t, pos[1], &e)) != EXIT_OK)
 		return rc;
 	if ((rc = store_tx_begin(c->st)) == 0) {

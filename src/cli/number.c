@@ -40,20 +40,6 @@ number_e164_check(const char *s)
 	return NULL;
 }
 
-static int
-number_tenant(
-    struct cli *c, const char *cmd, const char *name, struct store_tenant *t)
-{
-	int rc = store_tenant_get(c->st, name, t);
-
-	if (rc == ENOENT)
-		return cli_fail(EXIT_FAILED, "%s: no tenant \"%s\"", cmd, name);
-	if (rc != 0)
-		return cli_fail(
-		    EXIT_FAILED, "%s: store: %s", cmd, store_errmsg(c->st));
-	return EXIT_OK;
-}
-
 /* The name of trunk id into buf, or NULL (none, or gone). */
 static const char *
 number_trunk_name(struct cli *c, int64_t id, char buf[STORE_NAME_MAX])
@@ -113,7 +99,7 @@ number_add(struct cli *c, int argc, char **argv)
 		return cli_fail(
 		    EXIT_USAGE, "%s: --trunk \"%s\": %s", cmd, o[1].val, why);
 	if ((rc = cli_open(c, false)) != EXIT_OK ||
-	    (rc = number_tenant(c, cmd, pos[0], &t)) != EXIT_OK)
+	    (rc = cli_tenant_find(c, cmd, pos[0], &t)) != EXIT_OK)
 		return rc;
 	if ((rc = store_ext_get(c->st, t.id, o[0].val, &e)) == ENOENT)
 		return cli_fail(EXIT_FAILED,
@@ -189,15 +175,11 @@ number_rows_cb(void *arg, const struct store_number *n)
 {
 	struct number_rows *r = arg;
 
-	if (r->n == r->cap) {
-		size_t nc = r->cap ? r->cap * 2 : 64;
-		void *nv = realloc(r->v, nc * sizeof(*r->v));
+	void *nv = util_grow(r->v, &r->cap, r->n, sizeof(*r->v), 64);
 
-		if (nv == NULL)
-			return ENOMEM;
-		r->v = nv;
-		r->cap = nc;
-	}
+	if (nv == NULL)
+		return ENOMEM;
+	r->v = nv;
 	r->v[r->n++] = *n;
 	return 0;
 }
@@ -216,7 +198,7 @@ number_list(struct cli *c, int argc, char **argv)
 	if ((rc = cli_args(cmd, argc, argv, o, 1, pos, 1, 1, &npos)))
 		return rc;
 	if ((rc = cli_open(c, false)) != EXIT_OK ||
-	    (rc = number_tenant(c, cmd, pos[0], &t)) != EXIT_OK)
+	    (rc = cli_tenant_find(c, cmd, pos[0], &t)) != EXIT_OK)
 		return rc;
 	if ((rc = store_number_list(c->st, t.id, number_rows_cb, &rows))) {
 		free(rows.v);
@@ -265,7 +247,7 @@ number_remove(struct cli *c, int argc, char **argv)
 		return cli_fail(
 		    EXIT_USAGE, "%s: E164 \"%s\": %s", cmd, pos[1], why);
 	if ((rc = cli_open(c, false)) != EXIT_OK ||
-	    (rc = number_tenant(c, cmd, pos[0], &t)) != EXIT_OK)
+	    (rc = cli_tenant_find(c, cmd, pos[0], &t)) != EXIT_OK)
 		return rc;
 	rc = store_number_get(c->st, pos[1], &n);
 	if (rc == ENOENT || (rc == 0 && n.tenant_id != t.id))

@@ -185,12 +185,8 @@ tenant_show(struct cli *c, int argc, char **argv)
 		return rc;
 	if ((rc = cli_open(c, false)) != EXIT_OK)
 		return rc;
-	if ((rc = store_tenant_get(c->st, pos[0], &t)) == ENOENT)
-		return cli_fail(
-		    EXIT_FAILED, "tenant show: no tenant \"%s\"", pos[0]);
-	if (rc != 0)
-		return cli_fail(
-		    EXIT_FAILED, "tenant show: store: %s", store_errmsg(c->st));
+	if ((rc = cli_tenant_find(c, "tenant show", pos[0], &t)) != EXIT_OK)
+		return rc;
 	if (o[0].set) {
 		cli_json_print(tenant_json(&t));
 	} else {

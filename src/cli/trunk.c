@@ -340,13 +340,8 @@ trunk_add(struct cli *c, int argc, char **argv)
 	}
 	if ((rc = cli_open(c, o[6].set)) != EXIT_OK)
 		goto out;
-	if ((rc = store_tenant_get(c->st, o[0].val, &tn)) != 0) {
-		rc = rc == ENOENT ? cli_fail(EXIT_FAILED,
-		                        "%s: no tenant \"%s\"", cmd, o[0].val)
-		                  : cli_fail(EXIT_FAILED, "%s: store: %s", cmd,
-		                        store_errmsg(c->st));
+	if ((rc = cli_tenant_find(c, cmd, o[0].val, &tn)) != EXIT_OK)
 		goto out;
-	}
 	tr.tenant_id = tn.id;
 	if (pw != NULL) {
 		char kid[CRED_KEY_ID_MAX];
@@ -420,15 +415,11 @@ trunk_rows_cb(void *arg, const struct store_trunk *tr)
 {
 	struct trunk_rows *r = arg;
 
-	if (r->n == r->cap) {
-		size_t nc = r->cap ? r->cap * 2 : 16;
-		void *nv = realloc(r->v, nc * sizeof(*r->v));
+	void *nv = util_grow(r->v, &r->cap, r->n, sizeof(*r->v), 16);
 
-		if (nv == NULL)
-			return ENOMEM;
-		r->v = nv;
-		r->cap = nc;
-	}
+	if (nv == NULL)
+		return ENOMEM;
+	r->v = nv;
 	r->v[r->n] = *tr;
 	sodium_memzero(&r->v[r->n].auth.box, sizeof(r->v[r->n].auth.box));
 	r->n++;
@@ -453,12 +444,8 @@ trunk_list(struct cli *c, int argc, char **argv)
 	if (npos == 1) {
 		struct store_tenant tn;
 
-		if ((rc = store_tenant_get(c->st, pos[0], &tn)) == ENOENT)
-			return cli_fail(
-			    EXIT_FAILED, "%s: no tenant \"%s\"", cmd, pos[0]);
-		if (rc != 0)
-			return cli_fail(EXIT_FAILED, "%s: store: %s", cmd,
-			    store_errmsg(c->st));
+		if ((rc = cli_tenant_find(c, cmd, pos[0], &tn)) != EXIT_OK)
+			return rc;
 		tenant_id = tn.id;
 	}
 	if ((rc = store_trunk_list(c->st, tenant_id, trunk_rows_cb, &rows))) {

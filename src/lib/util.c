@@ -281,3 +281,19 @@ util_fnv1a(const char *p, size_t n)
 		h = (h ^ (unsigned char)p[i]) * 16777619u;
 	return h;
 }
+
+void *
+util_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	size_t nc = *cap ? *cap * 2 : first;
+	void *nv;
+
+	if (n < *cap)
+		return v;
+	if (nc <= n || elem == 0 || nc > SIZE_MAX / elem)
+		return NULL;
+	if ((nv = realloc(v, nc * elem)) == NULL)
+		return NULL;
+	*cap = nc;
+	return nv;
+}

@@ -55,6 +55,12 @@ void util_utf8_sanitize(char *s);
 /* True when s (len bytes) is valid UTF-8 without control characters. */
 bool util_utf8_printable(const char *s, size_t len);
 
+/* Room for element n of a growable array v of *cap elements of elem
+ * bytes: v itself while n < *cap; else v reallocated to twice *cap (first
+ * when *cap is 0), *cap updated. NULL when out of memory (or the size
+ * overflows): v is then untouched and still the caller's. */
+void *util_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first);
+
 /* FNV-1a of p[0, n): a hash for tables keyed by peer text (Call-IDs);
  * not for secrets. */
 uint32_t util_fnv1a(const char *p, size_t n);

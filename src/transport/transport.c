@@ -2,6 +2,7 @@
  * connections with framing, limits and timeouts. See transport.h. */
 #include "transport/transport.h"
 #include "lib/log.h"
+#include "lib/util.h"
 #include "sip/msg.h"
 #include "transport/tlsrec.h"
 
@@ -1486,16 +1487,16 @@ tp_timer_set(
     struct tp_worker *w, struct tp_timer *tm, uint64_t delay_ms, tp_timer_fn fn)
 {
 	tp_timer_cancel(w, tm);
-	if (w->nheap + 1 >= w->heapcap) {
-		size_t nc = w->heapcap ? w->heapcap * 2 : TIMERS_INIT;
-		struct tp_timer **nh = realloc(w->heap, nc * sizeof(*nh));
+	{
+		/* The heap is 1-based: element nheap + 1 must fit. */
+		struct tp_timer **nh = util_grow(w->heap, &w->heapcap,
+		    w->nheap + 1, sizeof(*nh), TIMERS_INIT);
 
 		if (nh == NULL) {
 			log_err("timers: out of memory");
 			return;
 		}
 		w->heap = nh;
-		w->heapcap = nc;
 	}
 	tm->when_ms = tp_now_ms() + delay_ms;
 	tm->fn = fn;
