@@ -101,6 +101,7 @@ struct tp_worker {
 	size_t nconns;
 	uint64_t next_id;
 	char (*rx)[TP_RXBUF];
+	unsigned char *tlsin; /* TLSREC_CIPHER_MAX: records read, then opened */
 	time_t last_sweep;
 	/* Jobs posted by other threads. */
 	pthread_mutex_t jlock;
@@ -1105,32 +1106,28 @@ conn_rbuf_room(struct conn *c, size_t n)
 	return 0;
 }
 
-/* Reads a connection whose records are ours: what recv gives, opened
- * into c->rbuf and framed. Returns 0 (call again), EAGAIN (nothing more
- * to read now), or an error: close (EPIPE: the peer closed or alerted). */
+/* Reads a connection whose records are ours: what recv gives (after the
+ * partial record kept from the last read), into the worker's buffer,
+ * opened into c->rbuf and framed; only a partial record left at the end
+ * is kept with the connection. Returns 0 (call again), EAGAIN (nothing
+ * more to read now), or an error: close (EPIPE: the peer closed or
+ * alerted). */
 static int
 conn_read_rec(struct tp_worker *w, struct conn *c)
 {
-	size_t off = 0, used, out;
+	unsigned char *in = w->tlsin;
+	size_t inlen = c->rawlen, off = 0, used, out;
 	ssize_t n;
 	int rc = 0;
 
-	if (c->raw == NULL && (c->raw = malloc(TLSREC_CIPHER_MAX)) == NULL)
-		return ENOMEM;
-	n = recv(
-	    c->ep.fd, c->raw + c->rawlen, TLSREC_CIPHER_MAX - c->rawlen, 0);
-	if (n <= 0) {
-		int e = n == 0                                ? EPIPE
-		        : (errno == EAGAIN || errno == EINTR) ? EAGAIN
-		                                              : errno;
-
-		if (c->rawlen == 0) {
-			free(c->raw); /* idle connections hold no buffers */
-			c->raw = NULL;
-		}
-		return e;
-	}
-	c->rawlen += (size_t)n;
+	if (inlen > 0)
+		memcpy(in, c->raw, inlen);
+	n = recv(c->ep.fd, in + inlen, TLSREC_CIPHER_MAX - inlen, 0);
+	if (n == 0)
+		return EPIPE;
+	if (n == -1)
+		return (errno == EAGAIN || errno == EINTR) ? EAGAIN : errno;
+	inlen += (size_t)n;
 	do {
 		used = out = 0;
 		if (c->rlen >= TP_RXBUF) {
@@ -1140,7 +1137,7 @@ conn_read_rec(struct tp_worker *w, struct conn *c)
 		}
 		if ((rc = conn_rbuf_room(c, TLSREC_PLAIN_MAX)) != 0)
 			return rc;
-		rc = tlsrec_open(c->rec, c->raw + off, c->rawlen - off, &used,
+		rc = tlsrec_open(c->rec, in + off, inlen - off, &used,
 		    (unsigned char *)c->rbuf + c->rlen, c->rcap - c->rlen,
 		    &out);
 		if (rc != 0 && rc != EPIPE)
@@ -1151,14 +1148,21 @@ conn_read_rec(struct tp_worker *w, struct conn *c)
 			return EPROTO;
 		if (rc == EPIPE)
 			return EPIPE;
-	} while (used > 0 && off < c->rawlen);
-	memmove(c->raw, c->raw + off, c->rawlen - off);
-	c->rawlen -= off;
-	if (c->rawlen == 0) {
+	} while (used > 0 && off < inlen);
+	if (off == inlen) {
 		free(c->raw); /* idle connections hold no buffers */
 		c->raw = NULL;
-	} else if (!c->partial_since) {
-		c->partial_since = now_s(); /* a record begun: slowloris */
+		c->rawlen = 0;
+	} else {
+		unsigned char *nr = realloc(c->raw, inlen - off);
+
+		if (nr == NULL)
+			return ENOMEM;
+		memcpy(nr, in + off, inlen - off);
+		c->raw = nr;
+		c->rawlen = inlen - off;
+		if (!c->partial_since)
+			c->partial_since = now_s(); /* a record begun */
 	}
 	if (c->rlen == 0) {
 		free(c->rbuf);
@@ -1572,7 +1576,8 @@ transport_start(struct transport *t, tp_msg_cb cb, void *arg)
 		if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
 		    (w->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
 			return errno;
-		if ((w->rx = malloc(TP_UDP_BATCH * sizeof(*w->rx))) == NULL)
+		if ((w->rx = malloc(TP_UDP_BATCH * sizeof(*w->rx))) == NULL ||
+		    (w->tlsin = malloc(TLSREC_CIPHER_MAX)) == NULL)
 			return ENOMEM;
 		w->wake.kind = EP_WAKE;
 		ev.events = EPOLLIN;
@@ -1641,6 +1646,7 @@ transport_free(struct transport *t)
 		free(w->heap);
 		free(w->udp);
 		free(w->rx);
+		free(w->tlsin);
 		if (w->epfd != -1)
 			close(w->epfd);
 		if (w->wake.fd != -1)
