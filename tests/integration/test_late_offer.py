@@ -142,10 +142,10 @@ class TestLateOffer(SwTestCase):
                 return m
         raise AssertionError("no %s within %ss" % (what, timeout))
 
-    def call(self, conn, role, callee_role):
-        """An authenticated INVITE without SDP from role to callee_role;
-        returns (the INVITE as sent, the caller's Dialog (target not yet
-        known))."""
+    def call(self, conn, role, callee_role, body=b"", ctype=None):
+        """An authenticated INVITE from role to callee_role, without SDP
+        unless body (of type ctype) is given; returns (the INVITE as sent,
+        the caller's Dialog (target not yet known))."""
         num, callee = EXTS[role], EXTS[callee_role]
         ruri = "sip:%s@%s" % (callee, TENANT_DOMAIN)
         aor = "sip:%s@%s" % (num, TENANT_DOMAIN)
@@ -161,9 +161,11 @@ class TestLateOffer(SwTestCase):
                 ("CSeq", "%d INVITE" % cseq),
                 ("Contact", "<%s>" % conn.contact_uri(num)),
             ]
+            if ctype:
+                h.append(("Content-Type", ctype))
             if auth:
                 h.append(("Proxy-Authorization", auth))
-            return Request("INVITE", ruri, h)
+            return Request("INVITE", ruri, h, body)
 
         r1 = req(1)
         conn.send(r1)
@@ -362,27 +364,8 @@ class TestLateOffer(SwTestCase):
         never reaches the callee."""
         b = self.callee("udp", "lo_nb")
         a = self.conn("udp")
-        num, callee = EXTS["lo_na"], EXTS["lo_nb"]
-        ruri = "sip:%s@%s" % (callee, TENANT_DOMAIN)
-        aor = "sip:%s@%s" % (num, TENANT_DOMAIN)
-        call_id, tag = new_call_id(), new_tag()
         body = (b"--xx\r\nContent-Type: application/sdp\r\n\r\n" + (AVP % ("caller", 1, 41020)).encode() + b"\r\n--xx--\r\n")
-
-        def req(cseq, auth=None):
-            h = [("Via", a.via()), ("Max-Forwards", "70"), ("From", "<%s>;tag=%s" % (aor, tag)), ("To", "<%s>" % ruri),
-                 ("Call-ID", call_id), ("CSeq", "%d INVITE" % cseq), ("Contact", "<%s>" % a.contact_uri(num)),
-                 ("Content-Type", "multipart/mixed;boundary=xx")]
-            if auth:
-                h.append(("Proxy-Authorization", auth))
-            return Request("INVITE", ruri, h, body)
-
-        r1 = req(1)
-        a.send(r1)
-        a1 = self.next(a, lambda m: m.status is not None and m.status >= 200, "407")
-        ack_for(a, r1, a1)
-        ch = a1.challenges("Proxy-Authenticate")[0]
-        r2 = req(2, authorization("MD5", num, ch["realm"], self.srv.pw[num], "INVITE", ruri, ch["nonce"], 1))
-        a.send(r2)
+        r2, _ = self.call(a, "lo_na", "lo_nb", body, "multipart/mixed;boundary=xx")
         a2 = self.next(a, lambda m: m.status is not None and m.status >= 200, "final answer")
         ack_for(a, r2, a2)
         self.assertEqual(a2.status, 488, a2.raw)
