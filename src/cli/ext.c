@@ -284,7 +284,6 @@ static int
 numset_cb(void *arg, const struct store_ext *e)
 {
 	struct numset *s = arg;
-
 	void *nv = util_grow(s->v, &s->cap, s->n, sizeof(*s->v), 256);
 
 	if (nv == NULL)

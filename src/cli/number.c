@@ -174,7 +174,6 @@ static int
 number_rows_cb(void *arg, const struct store_number *n)
 {
 	struct number_rows *r = arg;
-
 	void *nv = util_grow(r->v, &r->cap, r->n, sizeof(*r->v), 64);
 
 	if (nv == NULL)

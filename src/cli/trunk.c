@@ -414,7 +414,6 @@ static int
 trunk_rows_cb(void *arg, const struct store_trunk *tr)
 {
 	struct trunk_rows *r = arg;
-
 	void *nv = util_grow(r->v, &r->cap, r->n, sizeof(*r->v), 16);
 
 	if (nv == NULL)
